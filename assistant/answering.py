@@ -1,0 +1,174 @@
+"""Passages → Answer: the extractive answerer, and citation markers parsed back into data.
+
+The extractive answerer quotes the sentences of the retrieved passages that best answer the
+question: it ranks sentences by a mix of embedding similarity and (cross-lingual, character
+trigram) word overlap with the question, drops near-duplicates, and cites each one with a
+numbered marker. It cannot say anything the articles do not say.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from assistant import prompts
+from assistant.chunking import split_sentences
+from assistant.loading import detect_language
+from assistant.retrieval import content_words, fold
+from assistant.types import Answer, Citation, Passage
+
+_MARKER = re.compile(r"\s*\[(\d+)\]")
+_WORD = re.compile(r"\w+")
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A sentence of a passage, with its offsets in the document."""
+
+    passage: Passage
+    rank: int
+    text: str
+    start: int
+    end: int
+
+
+def candidate_sentences(passages: Sequence[Passage]) -> list[Sentence]:
+    """Every sentence of the passages, once (overlapping chunks repeat sentences)."""
+    seen: set[tuple[str, int]] = set()
+    out = []
+    for rank, passage in enumerate(passages):
+        for span in split_sentences(passage.text):
+            start = passage.start + span.start
+            if (passage.doc_id, start) in seen or span.end - span.start < 12:
+                continue
+            seen.add((passage.doc_id, start))
+            text = passage.text[span.start : span.end]
+            out.append(Sentence(passage, rank, text, start, passage.start + span.end))
+    return out
+
+
+def trigrams(word: str) -> set[str]:
+    """Character trigrams of a word padded with spaces (names and cognates share many)."""
+    padded = f" {word} "
+    return {padded[i : i + 3] for i in range(len(padded) - 2)}
+
+
+def word_similarity(a: str, b: str) -> float:
+    """Spelling similarity of two folded words (0..1): trigram Jaccard or shared prefix.
+
+    The shared prefix catches cognates across languages (experts/experten, visit/visite).
+    """
+    if a == b:
+        return 1.0
+    ga, gb = trigrams(a), trigrams(b)
+    jaccard = len(ga & gb) / len(ga | gb)
+    pairs = enumerate(zip(a, b, strict=False))
+    prefix = next((i for i, (x, y) in pairs if x != y), min(len(a), len(b)))
+    by_prefix = prefix / max(len(a), len(b)) if prefix >= 4 else 0.0
+    return max(jaccard, by_prefix)
+
+
+def word_overlap(question_words: Sequence[str], text: str) -> float:
+    """How much of the question's words the text holds, allowing near-spellings (0..1)."""
+    if not question_words:
+        return 0.0
+    words = {fold(w) for w in _WORD.findall(text)}
+    total = 0.0
+    for q in question_words:
+        best = max((word_similarity(q, w) for w in words), default=0.0)
+        total += best if best >= 0.4 else 0.0
+    return total / len(question_words)
+
+
+class ExtractiveAnswerer:
+    """Answers with the best few sentences of the passages, each cited."""
+
+    def __init__(
+        self,
+        embedder: Any,
+        *,
+        max_sentences: int = 3,
+        threshold: float = 0.35,
+        crosslingual_threshold: float = 0.20,
+        passages_considered: int = 5,
+        lexical_weight: float = 0.5,
+        duplicate_similarity: float = 0.9,
+    ) -> None:
+        self.embedder = embedder
+        self.max_sentences = max_sentences
+        self.threshold = threshold
+        self.crosslingual_threshold = crosslingual_threshold
+        self.passages_considered = passages_considered
+        self.lexical_weight = lexical_weight
+        self.duplicate_similarity = duplicate_similarity
+
+    def answer(self, question: str, passages: Sequence[Passage]) -> Answer:
+        """Quote the sentences that answer the question, or abstain."""
+        sentences = candidate_sentences(passages[: self.passages_considered])
+        if not sentences:
+            return Answer(question, prompts.ABSTAIN_NO_PASSAGES, abstained=True)
+        scores, vectors = self.score(question, sentences)
+        best = sentences[int(scores.argmax())].passage
+        threshold = self.threshold_for(question, best.language)
+        if scores.max() < threshold:
+            return Answer(question, prompts.ABSTAIN, abstained=True, passages=tuple(passages))
+        chosen = self._select(scores, vectors, threshold)
+        chosen.sort(key=lambda i: (sentences[i].rank, sentences[i].start))
+        return _cite(question, [sentences[i] for i in chosen], passages)
+
+    def score(self, question: str, sentences: Sequence[Sentence]) -> tuple[np.ndarray, np.ndarray]:
+        """Relevance of each sentence to the question (about 0..1), and sentence vectors."""
+        q = self.embedder.encode_queries([question])[0]
+        vectors = self.embedder.encode_documents([s.text for s in sentences])
+        dense = vectors @ q
+        words = [fold(w) for w in content_words(question)]
+        lexical = np.array([word_overlap(words, s.text) for s in sentences])
+        w = self.lexical_weight
+        return (1 - w) * dense + w * lexical, vectors
+
+    def threshold_for(self, question: str, passage_language: str | None) -> float:
+        """Scores run lower across languages, so each case has its calibrated threshold."""
+        same = passage_language is not None and detect_language(question) == passage_language
+        return self.threshold if same else self.crosslingual_threshold
+
+    def _select(self, scores: np.ndarray, vectors: np.ndarray, threshold: float) -> list[int]:
+        """Best sentences first, skipping near-duplicates of ones already chosen."""
+        chosen: list[int] = []
+        floor = max(threshold, 0.6 * float(scores.max()))
+        for i in np.argsort(-scores):
+            if len(chosen) == self.max_sentences or scores[i] < floor:
+                break
+            if all(float(vectors[i] @ vectors[j]) < self.duplicate_similarity for j in chosen):
+                chosen.append(int(i))
+        return chosen
+
+
+def _cite(question: str, sentences: Sequence[Sentence], passages: Sequence[Passage]) -> Answer:
+    citations = tuple(
+        Citation(n, s.passage, s.text, s.start, s.end) for n, s in enumerate(sentences, 1)
+    )
+    text = " ".join(f"{s.text} [{n}]" for n, s in enumerate(sentences, 1))
+    return Answer(question, text, citations, passages=tuple(passages))
+
+
+def parse_citations(text: str, passages: Sequence[Passage]) -> tuple[str, list[int]]:
+    """Keep only markers ``[n]`` that point at a given passage (1-based) and renumber them
+    in order of first use; returns the new text and, per new number, the passage index."""
+    order: list[int] = []
+
+    def renumber(match: re.Match[str]) -> str:
+        index = int(match.group(1)) - 1
+        if not 0 <= index < len(passages):
+            # keep the neighbours apart: no glued words, no new marker made of the rest
+            before, after = text[match.start() - 1 : match.start()], text[match.end() :][:1]
+            apart = (before.strip() and after.isalnum()) or (before.isalnum() and after == "]")
+            return " " if apart else ""
+        if index not in order:
+            order.append(index)
+        return f" [{order.index(index) + 1}]"
+
+    return _MARKER.sub(renumber, text).strip(), order

@@ -1,0 +1,135 @@
+"""Article → Chunks: sentence-aware, sized in tokens of the embedding model's tokenizer.
+
+Pure functions. Every chunk satisfies ``article.text[chunk.start:chunk.end] == chunk.text``;
+chunks follow the article in order and together cover all of its non-blank text. A chunk
+never holds more tokens than ``max_tokens`` (the model would silently ignore the rest).
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from assistant.types import Article, Chunk
+
+#: Maps a text to the character spans of its tokens (no special tokens).
+TokenSpans = Callable[[str], Sequence[tuple[int, int]]]
+
+_END = re.compile(r"[.!?…]+[\"'»«“”‘’)\]]*(?=\s)|\n")
+_NEXT_STARTS_SENTENCE = re.compile(r"\s*[\"'„“«»(\[]?[A-ZÀ-ÖØ-ÞĀ-Ž0-9]")
+_NO_BREAK_BEFORE_DOT = re.compile(
+    r"(?:\b(?:[A-Za-zÄÖÜ]|\d{1,2}|Dr|Prof|Nr|Mr|Mrs|Ms|St|vs|bzw|ca|usw|etc|vgl|Abs|Art|"
+    r"Jh|Mio|Mrd|z\.\s?B|d\.\s?h|u\.\s?a|e\.\s?g|i\.\s?e|dh|ggf|inkl|Hr|Fr)\.)$"
+)
+
+
+@dataclass(frozen=True)
+class Span:
+    """A half-open character span ``[start, end)`` of a text."""
+
+    start: int
+    end: int
+
+
+def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[Span]:
+    """Sentence spans of ``text[start:end]``, trimmed of surrounding whitespace, in order."""
+    end = len(text) if end is None else end
+    spans: list[Span] = []
+    begin = start
+    for match in _END.finditer(text, start, end):
+        cut = match.end()
+        if match.group() != "\n" and not _is_boundary(text, begin, cut, end):
+            continue
+        _append_trimmed(spans, text, begin, cut)
+        begin = cut
+    _append_trimmed(spans, text, begin, end)
+    return spans
+
+
+def _is_boundary(text: str, begin: int, cut: int, end: int) -> bool:
+    if not _NEXT_STARTS_SENTENCE.match(text, cut, end):
+        return False
+    before = text[max(begin, cut - 12) : cut].rstrip("\"'»«“”‘’)]")
+    return not (before.endswith(".") and _NO_BREAK_BEFORE_DOT.search(before))
+
+
+def _append_trimmed(spans: list[Span], text: str, start: int, end: int) -> None:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    if start < end:
+        spans.append(Span(start, end))
+
+
+def _units(text: str, token_spans: TokenSpans, max_tokens: int) -> list[Span]:
+    """Sentences, with any sentence longer than ``max_tokens`` cut into pieces that fit."""
+    spans = list(token_spans(text))
+    starts = [s for s, _ in spans]
+    units: list[Span] = []
+    for sentence in split_sentences(text):
+        first = bisect.bisect_left(starts, sentence.start)
+        last = bisect.bisect_left(starts, sentence.end)
+        if last - first <= max_tokens:
+            units.append(sentence)
+        else:
+            units.extend(_cut(text, spans[first:last], token_spans, max_tokens))
+    return units
+
+
+def _cut(
+    text: str, spans: Sequence[tuple[int, int]], token_spans: TokenSpans, max_tokens: int
+) -> list[Span]:
+    """Cut a long run of tokens into pieces of at most ``max_tokens`` tokens, preferring
+    cuts between words; a piece is re-tokenized on its own, since a word cut in two may
+    take more tokens than it did whole."""
+    pieces: list[Span] = []
+    i = 0
+    while i < len(spans):
+        j = min(i + max_tokens, len(spans))
+        if j < len(spans):
+            j = next((b for b in range(j, i, -1) if spans[b][0] > spans[b - 1][1]), j)
+        while j - i > 1 and len(token_spans(text[spans[i][0] : spans[j - 1][1]])) > max_tokens:
+            j -= 1
+        _append_trimmed(pieces, text, spans[i][0], spans[j - 1][1])
+        i = j
+    return pieces
+
+
+def chunk_article(
+    article: Article, token_spans: TokenSpans, max_tokens: int, overlap_tokens: int = 0
+) -> list[Chunk]:
+    """Cut an article into chunks of whole sentences of at most ``max_tokens`` tokens.
+
+    Neighbouring chunks share up to ``overlap_tokens`` tokens of whole trailing sentences.
+    """
+    if max_tokens < 1:
+        raise ValueError("max_tokens must be at least 1")
+    text = article.text
+    units = _units(text, token_spans, max_tokens)
+    counts = [len(token_spans(text[u.start : u.end])) for u in units]
+    chunks: list[Chunk] = []
+    i = 0
+    while i < len(units):
+        j, used = i, 0
+        while j < len(units) and (j == i or used + counts[j] <= max_tokens):
+            used += counts[j]
+            j += 1
+        start, end = units[i].start, units[j - 1].end
+        chunks.append(Chunk(article.doc_id, text[start:end], start, end, article.page_at(start)))
+        if j == len(units):
+            break
+        i = _next_start(i, j, counts, overlap_tokens, max_tokens)
+    return chunks
+
+
+def _next_start(i: int, j: int, counts: list[int], overlap: int, max_tokens: int) -> int:
+    """First unit of the next chunk: step back over trailing units that fit the overlap and
+    still leave room for unit ``j``, so every chunk reaches past the one before it."""
+    k, shared = j, 0
+    while k - 1 > i and shared + counts[k - 1] <= min(overlap, max_tokens - counts[j]):
+        k -= 1
+        shared += counts[k]
+    return k

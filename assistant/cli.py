@@ -1,0 +1,197 @@
+"""The `assistant` command: parse, call the library, print. Heavy imports wait for a command.
+
+Exit codes: 0 done; 1 done, but some files failed; 2 a usage or input error (one line, no
+traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from assistant.errors import AssistantError, DatasetError
+
+if TYPE_CHECKING:
+    from assistant.factory import Assistant
+    from assistant.types import Answer, Passage
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="assistant", description="Answer questions about your articles, with citations."
+    )
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--index", type=Path, help="index directory (default: $ASSISTANT_INDEX or ./index)"
+    )
+    common.add_argument("--json", action="store_true", help="print JSON")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    ingest = sub.add_parser("ingest", parents=[common], help="add or update files and folders")
+    ingest.add_argument("paths", nargs="+", metavar="PATH")
+    sub.add_parser("list", parents=[common], help="list indexed documents")
+    remove = sub.add_parser("remove", parents=[common], help="remove a document")
+    remove.add_argument("document", metavar="DOC_ID_OR_PATH")
+    for name, help_text in (("search", "rank passages"), ("ask", "answer with citations")):
+        command = sub.add_parser(name, parents=[common], help=help_text)
+        command.add_argument("question", nargs="?", metavar="QUESTION")
+        command.add_argument("--batch", type=Path, metavar="FILE", help="JSON Lines questions")
+        if name == "search":
+            command.add_argument("--k", type=int, help="passages to return")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; returns the exit code."""
+    args = _parser().parse_args(argv)
+    try:
+        return _run(args)
+    except AssistantError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.command in ("search", "ask") and (args.question is None) == (args.batch is None):
+        raise AssistantError(f"Give either a QUESTION or --batch FILE to `{args.command}`.")
+    batch = list(read_batch(args.batch)) if getattr(args, "batch", None) else None
+    assistant = _open(args.index)
+    try:
+        if args.command == "ingest":
+            return _ingest(assistant, args.paths, args.json)
+        if args.command == "list":
+            return _list(assistant, args.json)
+        if args.command == "remove":
+            doc = assistant.remove(args.document)
+            print(f"removed {doc.title} ({doc.doc_id}, {doc.source})")
+            return 0
+        return _questions(assistant, args, batch)
+    finally:
+        assistant.close()
+
+
+def _open(index: Path | None) -> Assistant:
+    from pydantic import ValidationError
+
+    from assistant.config import Settings
+    from assistant.factory import build_assistant
+
+    try:
+        settings = Settings(index=index) if index else Settings()
+    except ValidationError as exc:
+        raise AssistantError(f"Invalid setting: {exc}") from None
+    return build_assistant(settings)
+
+
+def _ingest(assistant: Assistant, paths: list[str], as_json: bool) -> int:
+    from tqdm import tqdm
+
+    with tqdm(total=0, unit="file", desc="ingest", file=sys.stderr) as bar:
+
+        def progress(done: int, total: int, name: str) -> None:
+            bar.total = total
+            bar.set_postfix_str(name[:40])
+            bar.update(done - bar.n)
+
+        report = assistant.ingest(paths, progress)
+    for failure in report.failed:
+        print(f"failed: {failure.path}: {failure.error}", file=sys.stderr)
+    if as_json:
+        print(json.dumps(report.as_dict(), ensure_ascii=False))
+    else:
+        counts = report.as_dict()
+        print(
+            ", ".join(
+                f"{k} {v if k != 'failed' else len(report.failed)}" for k, v in counts.items()
+            )
+        )
+    return 1 if report.failed else 0
+
+
+def _list(assistant: Assistant, as_json: bool) -> int:
+    docs = assistant.documents()
+    if as_json:
+        rows = [
+            {"id": d.doc_id, "title": d.title, "source": d.source, "language": d.language,
+             "chunks": d.chunks, "author": d.author, "date": d.date, "added_at": d.added_at}
+            for d in docs
+        ]  # fmt: skip
+        print(json.dumps(rows, ensure_ascii=False))
+        return 0
+    for d in docs:
+        print(f"{d.doc_id}  {d.language or '??'}  {d.chunks:4d} chunks  {d.title}  ({d.source})")
+    if not docs:
+        print("The index is empty: add documents with `assistant ingest PATH`.")
+    return 0
+
+
+def read_batch(path: Path) -> Iterator[dict[str, Any]]:
+    """Questions of a JSON Lines file: each line an object with `question` (and maybe `id`)."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DatasetError(
+            f"{path}: cannot read it ({exc}); give a UTF-8 JSON Lines file."
+        ) from None
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise DatasetError(f"{path}:{number}: not valid JSON ({exc.msg}).") from None
+        if not isinstance(item, dict) or not isinstance(item.get("question"), str):
+            raise DatasetError(f'{path}:{number}: needs a "question" field holding a string.')
+        yield {"id": item.get("id", number), "question": item["question"]}
+
+
+def _questions(assistant: Assistant, args: argparse.Namespace, batch: list | None) -> int:
+    items = batch if batch is not None else [{"id": None, "question": args.question}]
+    k = getattr(args, "k", None)
+    for item in items:
+        if args.command == "search":
+            passages = assistant.search(item["question"], k)
+            _print_search(item, passages, args.json or batch is not None)
+        else:
+            _print_answer(item, assistant.ask(item["question"]), args.json or batch is not None)
+    return 0
+
+
+def passage_dict(p: Passage) -> dict[str, Any]:
+    """The JSON shape of a passage."""
+    return {
+        "doc_id": p.doc_id, "title": p.title, "source": p.source, "text": p.text,
+        "start": p.start, "end": p.end, "page": p.page, "score": round(p.score, 6),
+    }  # fmt: skip
+
+
+def _print_search(item: dict[str, Any], passages: list[Passage], as_json: bool) -> None:
+    if as_json:
+        out = {"id": item["id"], "question": item["question"]}
+        print(
+            json.dumps(out | {"passages": [passage_dict(p) for p in passages]}, ensure_ascii=False)
+        )
+        return
+    for rank, p in enumerate(passages, 1):
+        print(f"{rank}. {p.title} ({p.source}) [{p.start}:{p.end}] score {p.score:.4f}")
+        print("   " + p.text.replace("\n", " ")[:300])
+
+
+def _print_answer(item: dict[str, Any], answer: Answer, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps({"id": item["id"]} | answer.as_dict(), ensure_ascii=False))
+        return
+    print(answer.text)
+    print()
+    for c in answer.citations:
+        print(f"[{c.n}] {c.passage.title} ({c.passage.source}) chars {c.quote_start}-{c.quote_end}")
+        print(f"    {c.quote}")
+    if answer.abstained:
+        for rank, p in enumerate(answer.passages[:3], 1):
+            print(f"  closest {rank}: {p.title}: {p.text.replace(chr(10), ' ')[:200]}")

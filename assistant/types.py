@@ -1,0 +1,153 @@
+"""Typed, frozen value objects that travel between the pipeline's steps.
+
+Article (loading) → Chunk (chunking) → Passage (retrieval) → Citation/Answer (answering).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+
+def content_id(*parts: object, length: int = 16) -> str:
+    """A short, stable id derived from the given parts (the same parts give the same id)."""
+    digest = hashlib.sha256("\x1f".join(str(p) for p in parts).encode("utf-8")).hexdigest()
+    return digest[:length]
+
+
+@dataclass(frozen=True)
+class Page:
+    """A page of a paged document: its number (1-based) and its span in the article text."""
+
+    number: int
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Article:
+    """A loaded document: its extracted text and what is known about it."""
+
+    source: str
+    text: str
+    title: str
+    author: str | None = None
+    date: str | None = None
+    url: str | None = None
+    language: str | None = None
+    pages: tuple[Page, ...] = ()
+
+    @property
+    def content_hash(self) -> str:
+        """Hash of the text and metadata: it changes exactly when the stored version must."""
+        return content_id(
+            self.text, self.title, self.author, self.date, self.url, self.language, length=64
+        )
+
+    @property
+    def doc_id(self) -> str:
+        """A document's identity is its source: a changed file replaces its old version."""
+        return content_id(self.source)
+
+    def page_at(self, offset: int) -> int | None:
+        """The page number that holds the character at ``offset``, if the document has pages."""
+        for page in self.pages:
+            if page.start <= offset < page.end:
+                return page.number
+        return self.pages[-1].number if self.pages else None
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A span of an article's text: ``article.text[start:end] == text``."""
+
+    doc_id: str
+    text: str
+    start: int
+    end: int
+    page: int | None = None
+
+    @property
+    def chunk_id(self) -> str:
+        """Id from content: the same text at the same place of the same document."""
+        return content_id(self.doc_id, self.start, self.end, self.text)
+
+
+@dataclass(frozen=True)
+class DocumentInfo:
+    """What the manifest records about an indexed document."""
+
+    doc_id: str
+    source: str
+    title: str
+    author: str | None
+    date: str | None
+    url: str | None
+    language: str | None
+    content_hash: str
+    chunks: int
+    added_at: str
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved chunk with its document's title and source, and a relevance score."""
+
+    chunk_id: str
+    doc_id: str
+    title: str
+    source: str
+    text: str
+    start: int
+    end: int
+    score: float
+    page: int | None = None
+    language: str | None = None
+
+
+@dataclass(frozen=True)
+class Citation:
+    """One numbered source of an answer: the passage and the exact sentence quoted from it."""
+
+    n: int
+    passage: Passage
+    quote: str
+    quote_start: int
+    quote_end: int
+
+    def as_dict(self) -> dict[str, object]:
+        """The JSON shape the CLI prints."""
+        p = self.passage
+        return {
+            "n": self.n,
+            "doc_id": p.doc_id,
+            "title": p.title,
+            "source": p.source,
+            "text": p.text,
+            "start": p.start,
+            "end": p.end,
+            "page": p.page,
+            "quote": self.quote,
+            "quote_start": self.quote_start,
+            "quote_end": self.quote_end,
+        }
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An answer whose statements carry ``[n]`` markers that point into ``citations``."""
+
+    question: str
+    text: str
+    citations: tuple[Citation, ...] = ()
+    abstained: bool = False
+    passages: tuple[Passage, ...] = field(default=())
+
+    def as_dict(self) -> dict[str, object]:
+        """The JSON shape the CLI prints."""
+        return {
+            "question": self.question,
+            "answer": self.text,
+            "abstained": self.abstained,
+            "citations": [c.as_dict() for c in self.citations],
+        }

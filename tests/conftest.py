@@ -1,0 +1,40 @@
+"""Shared fixtures: the real offline embedding model, loaded once per session."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from assistant.config import Settings
+from assistant.embedding import SentenceEmbeddings
+from assistant.factory import Assistant, build_assistant, build_embedder
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT / "corpus"
+XQUAD = ROOT.parent / "shared" / "data" / "xquad-dev"
+
+
+@pytest.fixture(scope="session")
+def embedder() -> SentenceEmbeddings:
+    """The default model, hash-checked and loaded once."""
+    model = build_embedder(Settings())
+    model.model  # noqa: B018 - load now, so no test pays for it alone
+    return model
+
+
+@pytest.fixture
+def corpus_dir(tmp_path: Path) -> Path:
+    """A private copy of the project's corpus."""
+    target = tmp_path / "corpus"
+    shutil.copytree(CORPUS, target, ignore=shutil.ignore_patterns("*.jsonl"))
+    return target
+
+
+@pytest.fixture
+def assistant(tmp_path: Path, embedder: SentenceEmbeddings):
+    """An assistant over an empty index in a temp dir (closed afterwards)."""
+    opened: Assistant = build_assistant(Settings(index=tmp_path / "index"), embedder)
+    yield opened
+    opened.close()
