@@ -89,6 +89,18 @@ class SupportScorer:
         self.threshold = threshold
         self.crosslingual_threshold = crosslingual_threshold
         self.lexical_weight = lexical_weight
+        self.cache_size = 4096
+        self._cache: dict[str, np.ndarray] = {}
+
+    def _vectors(self, texts: Sequence[str]) -> np.ndarray:
+        """Passage sentences' vectors, kept: the same passages come back turn after turn."""
+        missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
+        if len(self._cache) + len(missing) > self.cache_size:
+            self._cache.clear()
+            missing = list(dict.fromkeys(texts))
+        if missing:
+            self._cache.update(zip(missing, self.embedder.encode_documents(missing), strict=True))
+        return np.stack([self._cache[t] for t in texts])
 
     def limits(self, statements: Sequence[str], sentences: Sequence[Sentence]) -> np.ndarray:
         """The threshold each (statement, sentence) pair's support must reach."""
@@ -105,7 +117,7 @@ class SupportScorer:
         if not statements or not sentences:
             return np.zeros((len(statements), len(sentences)))
         a = self.embedder.encode_documents(list(statements))
-        b = self.embedder.encode_documents([s.text for s in sentences])
+        b = self._vectors([s.text for s in sentences])
         dense = np.clip(a @ b.T, 0.0, 1.0)
         lexical = np.array(
             [
