@@ -96,6 +96,10 @@ def build_assistant(
 ) -> Assistant:
     """Open the configured index with the configured model (an embedder may be shared)."""
     settings = settings or Settings()
+    if settings.answerer != "extractive":  # before the index is opened (and locked)
+        from assistant.llm import require_model
+
+        require_model(settings.answerer, settings.llm_model)
     embedder = embedder or build_embedder(settings)
     store = Store(settings.index, settings.embedding_model)
     answerer = ExtractiveAnswerer(
@@ -120,12 +124,9 @@ def build_llm(
         LazyModel,
         LLMAnswerer,
         build_chat_model,
-        require_model,
         transport_errors,
     )
     from assistant.support import SupportScorer
-
-    require_model(settings.answerer, settings.llm_model)
 
     key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
 

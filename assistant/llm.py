@@ -100,8 +100,9 @@ class LLMAnswerer:
         parts: list[str] = []
         try:
             for chunk in self._model.model.stream(answer_messages(question, given)):
-                parts.append(chunk.text)
-                yield chunk.text
+                if chunk.text:
+                    parts.append(chunk.text)
+                    yield chunk.text
         except self.errors as exc:
             if self.fallback is None:
                 raise LLMError(f"The language model failed: {exc}") from exc
