@@ -27,14 +27,15 @@ if TYPE_CHECKING:
 
 _WORD = re.compile(r"\w+")
 
-# Words that refer back to something said before (English, German).
+# Words that refer back to something said before (English, German), and words that open a
+# follow-up ("And ...?", "Und ...?").
 _REFERRING_TEXT = """
-he she it they him her his hers its them their this that these those there then and also
-what about same
-er sie es ihn ihm ihr ihre sein seine dessen deren dies diese dieser dieses das dort dann
-und auch damit dazu davon darüber
+he she it they him her his its them their this that these those there
+er es ihn ihm sein seine seiner seinen ihr ihre ihrer ihren dessen deren dies diese dieser
+dieses dort damit dazu davon darüber
 """
 REFERRING = frozenset(_REFERRING_TEXT.split())
+OPENING = frozenset(("and", "also", "und", "auch"))
 
 
 @dataclass(frozen=True)
@@ -45,17 +46,22 @@ class Turn:
     answer: str
 
 
-def is_follow_up(question: str, max_content_words: int = 3) -> bool:
-    """A question that leans on what came before: few content words, or a referring word."""
+def is_follow_up(question: str, max_content_words: int = 2) -> bool:
+    """A question that leans on what came before: it opens with "and", refers back with a
+    pronoun, or is too short to stand alone and names nothing."""
     words = [w.lower() for w in _WORD.findall(question)]
-    return len(content_words(question)) <= max_content_words or any(w in REFERRING for w in words)
+    short = len(content_words(question)) <= max_content_words and not names(question)
+    return bool(words and words[0] in OPENING) or any(w in REFERRING for w in words) or short
+
+
+def names(question: str) -> list[str]:
+    """Capitalised words after the first (names; in German, also nouns)."""
+    return list(dict.fromkeys(w for w in _WORD.findall(question)[1:] if w[0].isupper()))
 
 
 def salient_words(question: str) -> list[str]:
     """What a follow-up may refer to: the names in a question, else its content words."""
-    words = _WORD.findall(question)[1:]  # the first word is capitalised anyway
-    names = [w for w in words if w[0].isupper()]
-    return list(dict.fromkeys(names)) or content_words(question)
+    return names(question) or content_words(question)
 
 
 class Condenser(Protocol):

@@ -83,6 +83,12 @@ class Assistant:
         """Release the index."""
         self.store.close()
 
+    def __enter__(self) -> Assistant:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
 
 def build_embedder(settings: Settings) -> SentenceEmbeddings:
     """The configured embedding model (loaded lazily, on first use)."""
