@@ -170,9 +170,10 @@ def _questions(assistant: Assistant, args: argparse.Namespace, batch: list | Non
     return 0
 
 
-def _streamed(events: Iterator[Any]) -> tuple[Answer, bool, bool]:
+def _streamed(events: Iterator[Any]) -> tuple[Answer, bool, bool | None]:
     """Print the answer's text as it is written; returns the finished Answer, False (not
-    JSON), and whether the text printed is the answer's final text."""
+    JSON), and whether a text was printed: True if it is the answer's final text, None if
+    the final text differs (checked citations), False if nothing was printed."""
     from assistant.types import Answer
 
     written = ""
@@ -180,7 +181,9 @@ def _streamed(events: Iterator[Any]) -> tuple[Answer, bool, bool]:
         if isinstance(event, Answer):
             if written:
                 print("\n")
-            return event, False, written.strip() == event.text
+            if not written:
+                return event, False, False
+            return event, False, True if written.strip() == event.text else None
         print(event, end="", flush=True)
         written += event
     raise AssertionError("an answer stream ends with its Answer")
@@ -231,12 +234,15 @@ def _print_search(item: dict[str, Any], passages: list[Passage], as_json: bool) 
 
 
 def _print_answer(
-    item: dict[str, Any], answer: Answer, as_json: bool, text_shown: bool = False
+    item: dict[str, Any], answer: Answer, as_json: bool, text_shown: bool | None = False
 ) -> None:
     if as_json:
         print(json.dumps({"id": item["id"]} | answer.as_dict(), ensure_ascii=False))
         return
-    if not text_shown:  # a streamed text whose markers were checked is printed again
+    if text_shown is None:  # streamed, but markers were dropped or renumbered since
+        print(f"with checked citations: {answer.text}")
+        print()
+    elif not text_shown:
         print(answer.text)
         print()
     for c in answer.citations:
