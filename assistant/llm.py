@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -110,10 +111,7 @@ class LLMAnswerer:
             yield self.fallback.answer(question, passages)
             return
         answer = resolve(question, "".join(parts), given, self.scorer)
-        yield Answer(
-            answer.question, answer.text, answer.citations, answer.abstained,
-            tuple(passages), answer.statements,
-        )  # fmt: skip
+        yield replace(answer, passages=tuple(passages))  # all retrieved, as the UI lists them
 
 
 def transport_errors(kind: str) -> tuple[type[BaseException], ...]:
