@@ -41,6 +41,9 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument("--batch", type=Path, metavar="FILE", help="JSON Lines questions")
         if name == "search":
             command.add_argument("--k", type=int, help="passages to return")
+    sub.add_parser(
+        "chat", parents=[common], help="a conversation: questions from the terminal until exit"
+    )
     return parser
 
 
@@ -71,6 +74,8 @@ def _run(args: argparse.Namespace) -> int:
             doc = assistant.remove(args.document)
             print(f"removed {doc.title} ({doc.doc_id}, {doc.source})")
             return 0
+        if args.command == "chat":
+            return _chat(assistant, args.json)
         return _questions(assistant, args, batch)
     finally:
         assistant.close()
@@ -158,9 +163,54 @@ def _questions(assistant: Assistant, args: argparse.Namespace, batch: list | Non
         if args.command == "search":
             passages = assistant.search(item["question"], k)
             _print_search(item, passages, args.json or batch is not None)
+        elif args.json or batch is not None:
+            _print_answer(item, assistant.ask(item["question"]), True)
         else:
-            _print_answer(item, assistant.ask(item["question"]), args.json or batch is not None)
+            _print_answer(item, *_streamed(assistant.stream(item["question"])))
     return 0
+
+
+def _streamed(events: Iterator[Any]) -> tuple[Answer, bool, bool | None]:
+    """Print the answer's text as it is written; returns the finished Answer, False (not
+    JSON), and whether a text was printed: True if it is the answer's final text, None if
+    the final text differs (checked citations), False if nothing was printed."""
+    from assistant.types import Answer
+
+    written = ""
+    for event in events:
+        if isinstance(event, Answer):
+            if written:
+                print("\n")
+            if not written:
+                return event, False, False
+            return event, False, True if written.strip() == event.text else None
+        print(event, end="", flush=True)
+        written += event
+    raise AssertionError("an answer stream ends with its Answer")
+
+
+def _chat(assistant: Assistant, as_json: bool) -> int:
+    """Questions from stdin, one per line, until EOF or `exit`; each turn sees the last."""
+    from assistant.chat import Conversation
+
+    conversation = Conversation(assistant)
+    interactive = sys.stdin.isatty()
+    if interactive:
+        print("Ask about your articles; `exit` or Ctrl-D ends.")
+    while True:
+        if interactive:
+            print("> ", end="", flush=True)
+        line = sys.stdin.readline()
+        question = line.strip()
+        if not line or question.lower() in ("exit", "quit"):
+            return 0
+        if not question:
+            continue
+        if as_json:
+            _print_answer({"id": None}, conversation.ask(question), True)
+        else:
+            _print_answer({"id": None}, *_streamed(conversation.stream(question)))
+            print()
 
 
 def passage_dict(p: Passage) -> dict[str, Any]:
@@ -183,15 +233,23 @@ def _print_search(item: dict[str, Any], passages: list[Passage], as_json: bool) 
         print("   " + p.text.replace("\n", " ")[:300])
 
 
-def _print_answer(item: dict[str, Any], answer: Answer, as_json: bool) -> None:
+def _print_answer(
+    item: dict[str, Any], answer: Answer, as_json: bool, text_shown: bool | None = False
+) -> None:
     if as_json:
         print(json.dumps({"id": item["id"]} | answer.as_dict(), ensure_ascii=False))
         return
-    print(answer.text)
-    print()
+    if text_shown is None:  # streamed, but markers were dropped or renumbered since
+        print(f"with checked citations: {answer.text}")
+        print()
+    elif not text_shown:
+        print(answer.text)
+        print()
     for c in answer.citations:
         print(f"[{c.n}] {c.passage.title} ({c.passage.source}) chars {c.quote_start}-{c.quote_end}")
         print(f"    {c.quote}")
+    for i in answer.unsupported:
+        print(f"  unsupported: {answer.statements[i].text}")
     if answer.abstained:
         for rank, p in enumerate(answer.passages[:3], 1):
             print(f"  closest {rank}: {p.title}: {p.text.replace(chr(10), ' ')[:200]}")

