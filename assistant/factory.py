@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from assistant.answering import ExtractiveAnswerer
@@ -78,11 +78,23 @@ def build_assistant(
     settings = settings or Settings()
     embedder = embedder or build_embedder(settings)
     store = Store(settings.index, settings.embedding_model)
-    answerer = ExtractiveAnswerer(
+    answerer = build_answerer(settings, embedder)
+    ingestor = Ingestor(store, embedder, settings.chunk_tokens, settings.chunk_overlap)
+    return Assistant(settings, embedder, store, HybridSearcher(store, embedder), answerer, ingestor)
+
+
+def build_answerer(settings: Settings, embedder: SentenceEmbeddings) -> ExtractiveAnswerer:
+    """The configured answerer."""
+    return ExtractiveAnswerer(
         embedder,
         max_sentences=settings.answer_sentences,
         threshold=settings.abstain_threshold,
         crosslingual_threshold=settings.abstain_threshold_crosslingual,
     )
-    ingestor = Ingestor(store, embedder, settings.chunk_tokens, settings.chunk_overlap)
-    return Assistant(settings, embedder, store, HybridSearcher(store, embedder), answerer, ingestor)
+
+
+def reconfigured(assistant: Assistant, settings: Settings) -> Assistant:
+    """The same open index and model, answering with other settings (answerer, k, thresholds)."""
+    return replace(
+        assistant, settings=settings, answerer=build_answerer(settings, assistant.embedder)
+    )
