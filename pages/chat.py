@@ -130,7 +130,7 @@ def main() -> None:
         )
     dates = {d.doc_id: d.date for d in docs}
     history: list[Turn] = st.session_state.setdefault("history", [])
-    st.sidebar.button("New conversation", on_click=history.clear, icon="🆕")
+    st.sidebar.button("New conversation", on_click=history.clear, icon=":material/add_comment:")
     for turn in history:
         with st.chat_message("user"):
             show_text(turn.answer.question)

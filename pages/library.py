@@ -160,7 +160,7 @@ def document_list(assistant: Assistant, may_change: bool) -> None:
     labels = {f"{d.title} · {d.source}": d for d in docs}
     chosen = [labels[c] for c in st.multiselect("Select documents", list(labels))]
     delete, reindex = st.columns(2)
-    if delete.button("Delete selected", disabled=not chosen, icon="🗑️"):
+    if delete.button("Delete selected", disabled=not chosen, icon=":material/delete:"):
         with index_lock(assistant.store.directory):
             for doc in chosen:
                 assistant.remove(doc.doc_id)
@@ -171,7 +171,7 @@ def document_list(assistant: Assistant, may_change: bool) -> None:
         st.toast(f"Deleted {len(chosen)} document{'s' * (len(chosen) != 1)}")
         st.rerun()
     files = [d.source for d in chosen if Path(d.source).is_file()]
-    if reindex.button("Re-index selected files", disabled=not files, icon="🔄"):
+    if reindex.button("Re-index selected files", disabled=not files, icon=":material/refresh:"):
         with index_lock(assistant.store.directory):
             run_ingest("Re-indexing", lambda progress: assistant.ingest(files, progress))
         st.rerun()
