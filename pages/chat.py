@@ -75,7 +75,7 @@ def settle(result: object) -> Answer:
         return result
     spot = st.empty()
     with spot.container():
-        st.write_stream(escape_markdown(result))  # type: ignore[call-overload]
+        st.write_stream(escape_markdown(result))  # type: ignore[arg-type]
     spot.empty()  # replaced by the cited rendering below
     answer: Answer = result.answer  # type: ignore[attr-defined]
     return answer

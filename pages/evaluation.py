@@ -26,7 +26,7 @@ def main() -> None:
     """The page."""
     st.title("Evaluation")
     try:
-        from assistant.evaluation import run_evaluation
+        from assistant.evaluation import run_evaluation  # type: ignore[attr-defined]
     except ImportError:
         st.warning(
             "The evaluation runner is not part of this installation yet "
