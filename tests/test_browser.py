@@ -174,7 +174,11 @@ def ask(page: Page, question: str) -> Any:
     box.press("Enter")
     expect(messages).to_have_count(2)
     reply = messages.nth(1)
-    expect(reply.get_by_text("Sources").or_(reply.get_by_text("Closest passages"))).to_be_visible()
+    expect(
+        reply.get_by_text("Sources", exact=True).or_(
+            reply.get_by_text("Closest passages", exact=True)
+        )
+    ).to_be_visible()
     return reply
 
 
