@@ -24,13 +24,13 @@ EDITABLE = frozenset(
     {"answerer", "k", "answer_sentences", "abstain_threshold", "abstain_threshold_crosslingual"}
 )
 _ANSWERER_PREFIXES = ("llm_", "ollama_", "openai_", "huggingface_", "hf_")
-_SECRET_WORDS = ("key", "token", "secret", "password")
+_SECRET_WORDS = frozenset({"key", "token", "secret", "password"})
 _append_lock = threading.Lock()
 
 
 def is_secret(name: str) -> bool:
     """Whether a setting's name says it holds a secret (never stored, never shown)."""
-    return any(word in name.lower() for word in _SECRET_WORDS)
+    return not _SECRET_WORDS.isdisjoint(name.lower().split("_"))
 
 
 def editable_fields(names: Iterable[str]) -> list[str]:

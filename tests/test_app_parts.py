@@ -18,6 +18,7 @@ from streamlit.testing.v1 import AppTest
 from assistant.errors import ConfigError, LoadError, UnsupportedFileError
 from assistant.fetching import fetch_url
 from assistant.preferences import (
+    is_secret,
     load_preferences,
     overrides,
     read_feedback,
@@ -144,6 +145,15 @@ def test_preferences_round_trip_without_secrets(tmp_path: Path) -> None:
         "answerer": "extractive",
         "llm_model": "m",
     }
+
+
+@pytest.mark.parametrize(
+    ("name", "secret"),
+    [("openai_api_key", True), ("hf_token", True), ("admin_password", True),
+     ("chunk_tokens", False), ("llm_model", False), ("k", False)],
+)  # fmt: skip
+def test_is_secret(name: str, secret: bool) -> None:
+    assert is_secret(name) is secret
 
 
 def test_broken_preferences_say_how_to_fix(tmp_path: Path) -> None:

@@ -236,3 +236,15 @@ def test_a_hostile_document_runs_no_script_and_loads_nothing(page: Page, canary:
     assert all(frame.evaluate("typeof window.pwned") == "undefined" for frame in page.frames)
     assert reply.locator("img, script").count() == 0
     assert Canary.hits == []
+
+
+def test_the_settings_and_evaluation_pages_open(page: Page) -> None:
+    page.get_by_role("link", name="Settings").click()
+    expect(page.get_by_role("heading", name="Settings")).to_be_visible()
+    expect(page.get_by_text("Passages retrieved per question (k)")).to_be_visible()
+    shoot(page, "settings.png")
+
+    page.get_by_role("link", name="Evaluation").click()
+    expect(page.get_by_role("heading", name="Evaluation")).to_be_visible()
+    expect(page.get_by_text("run_evaluation").or_(page.get_by_text("Question set"))).to_be_visible()
+    shoot(page, "evaluation.png")
