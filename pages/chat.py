@@ -95,7 +95,9 @@ def feedback(turn: Turn, assistant: Assistant) -> None:
     st.feedback("thumbs", key=key, on_change=store)
 
 
-def ask(assistant: Assistant, question: str, history: list[Turn], dates: dict) -> None:
+def ask(
+    assistant: Assistant, question: str, history: list[Turn], dates: dict[str, str | None]
+) -> None:
     """Show the question, then the answer or the error that prevented it."""
     with st.chat_message("user"):
         show_text(question)
