@@ -87,6 +87,11 @@ class Settings(BaseSettings):
     support_threshold_crosslingual: float = Field(
         0.15, description="The same, for a sentence in another language than the passage's."
     )
+    admin_password: SecretStr | None = Field(
+        None,
+        description="When set, the app asks for it before the library or settings change "
+        "(chatting stays open).",
+    )
 
     def expected_sha256(self) -> str | None:
         """The hash the model's weights must have, if one is known."""

@@ -108,18 +108,30 @@ def build_assistant(
         require_model(settings.answerer, settings.llm_model)
     embedder = embedder or build_embedder(settings)
     store = Store(settings.index, settings.embedding_model)
-    answerer = ExtractiveAnswerer(
+    answerer, condenser = build_answerer(settings, embedder)
+    ingestor = Ingestor(store, embedder, settings.chunk_tokens, settings.chunk_overlap)
+    searcher = HybridSearcher(store, embedder)
+    return Assistant(settings, embedder, store, searcher, answerer, ingestor, condenser)
+
+
+def build_answerer(settings: Settings, embedder: SentenceEmbeddings) -> tuple[Answerer, Condenser]:
+    """The configured answerer (the extractive one is also the LLM's fallback) and the
+    condenser that makes follow-up questions standalone."""
+    extractive = ExtractiveAnswerer(
         embedder,
         max_sentences=settings.answer_sentences,
         threshold=settings.abstain_threshold,
         crosslingual_threshold=settings.abstain_threshold_crosslingual,
     )
-    ingestor = Ingestor(store, embedder, settings.chunk_tokens, settings.chunk_overlap)
-    searcher = HybridSearcher(store, embedder)
     if settings.answerer == "extractive":
-        return Assistant(settings, embedder, store, searcher, answerer, ingestor)
-    llm_answerer, condenser = build_llm(settings, embedder, fallback=answerer)
-    return Assistant(settings, embedder, store, searcher, llm_answerer, ingestor, condenser)
+        return extractive, KeywordCondenser()
+    return build_llm(settings, embedder, fallback=extractive)
+
+
+def reconfigured(assistant: Assistant, settings: Settings) -> Assistant:
+    """The same open index and model, answering with other settings (answerer, k, thresholds)."""
+    answerer, condenser = build_answerer(settings, assistant.embedder)
+    return replace(assistant, settings=settings, answerer=answerer, condenser=condenser)
 
 
 def build_llm(

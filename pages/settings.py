@@ -1,0 +1,95 @@
+"""The settings page: who answers, how many passages, when to abstain; saved in the index.
+
+Secrets (API keys, the admin password) are read from the environment only: this page says
+whether one is set, never what it is, and never stores one.
+"""
+
+from __future__ import annotations
+
+import typing
+from typing import Any
+
+import streamlit as st
+from pydantic import ValidationError
+
+from assistant.config import Settings
+from assistant.preferences import editable_fields, is_secret, save_preferences
+from pages.common import is_admin, load_settings
+
+LABELS = {
+    "answerer": "Answerer",
+    "k": "Passages retrieved per question (k)",
+    "answer_sentences": "Most sentences in an extractive answer",
+    "abstain_threshold": "Abstention threshold (question in the article's language)",
+    "abstain_threshold_crosslingual": "Abstention threshold (question in another language)",
+}
+
+
+def answerers() -> list[str]:
+    """The answerers the installed Settings accept."""
+    return list(typing.get_args(Settings.model_fields["answerer"].annotation)) or ["extractive"]
+
+
+def field_input(name: str, value: Any) -> Any:
+    """An input for one setting, showing its current value."""
+    info = Settings.model_fields[name]
+    label, helptext = LABELS.get(name, name.replace("_", " ").capitalize()), info.description
+    if name == "answerer":
+        options = answerers()
+        return st.selectbox(label, options, index=options.index(value), help=helptext)
+    if isinstance(value, bool):
+        return st.checkbox(label, value=value, help=helptext)
+    if isinstance(value, int):
+        return st.number_input(label, value=value, step=1, help=helptext)
+    if isinstance(value, float):
+        return st.number_input(label, value=value, step=0.01, format="%.2f", help=helptext)
+    text = st.text_input(label, value="" if value is None else str(value), help=helptext)
+    return text or None
+
+
+def secrets_status(settings: Settings) -> None:
+    """Which secrets the environment provides (set or not; never their values)."""
+    names = [n for n in Settings.model_fields if is_secret(n)]
+    if names:
+        st.caption(
+            "Secrets come from the environment only: "
+            + ", ".join(
+                f"ASSISTANT_{n.upper()} is {'set' if getattr(settings, n) else 'not set'}"
+                for n in names
+            )
+        )
+
+
+def main() -> None:
+    """The page."""
+    st.title("Settings")
+    settings = load_settings()
+    st.caption(
+        f"Index {settings.index.resolve()} · embedding model {settings.embedding_model} "
+        "(set these with ASSISTANT_INDEX and ASSISTANT_EMBEDDING_MODEL)"
+    )
+    secrets_status(settings)
+    if not is_admin(settings):
+        return
+    names = editable_fields(Settings.model_fields)
+    with st.form("settings"):
+        chosen = {n: field_input(n, getattr(settings, n)) for n in names}
+        save, reset = st.columns(2)
+        saved = save.form_submit_button("Save", type="primary")
+        reset_clicked = reset.form_submit_button("Back to the defaults")
+    if saved or reset_clicked:
+        choice = {} if reset_clicked else chosen
+        try:
+            Settings(**choice)  # validate before storing
+        except ValidationError as exc:
+            st.error(f"Not saved: fix the values below and save again.\n\n{exc}")
+            return
+        save_preferences(settings.index.resolve(), choice)
+        st.session_state["settings_saved"] = True
+        st.rerun()
+    if st.session_state.pop("settings_saved", False):
+        st.success("Saved: the next question is answered with these settings.")
+
+
+if __name__ == "__main__":
+    main()
