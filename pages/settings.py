@@ -44,7 +44,7 @@ def field_input(name: str, value: Any) -> Any:
     if isinstance(value, float):
         return st.number_input(label, value=value, step=0.01, format="%.2f", help=helptext)
     text = st.text_input(label, value="" if value is None else str(value), help=helptext)
-    return text or None
+    return text if text or info.default is not None else None  # "" only where allowed
 
 
 def secrets_status(settings: Settings) -> None:
