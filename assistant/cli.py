@@ -57,7 +57,10 @@ def _eval_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     squad.add_argument("--articles", type=Path, required=True, metavar="DIR")
     squad.add_argument("--dataset", type=Path, required=True, metavar="OUT.jsonl")
     squad.add_argument(
-        "--questions", type=Path, metavar="OTHER.json", help="take questions from this parallel file"
+        "--questions",
+        type=Path,
+        metavar="OTHER.json",
+        help="take questions from this parallel file",
     )
 
 
@@ -178,7 +181,9 @@ def _eval(assistant: Assistant, args: argparse.Namespace) -> int:
             bar.set_postfix_str(question[:40])
             bar.update(done - bar.n)
 
-        report = run_evaluation(assistant, args.dataset, out, compare=args.compare, progress=progress)
+        report = run_evaluation(
+            assistant, args.dataset, out, compare=args.compare, progress=progress
+        )
     if args.json:
         from assistant.reports import json_floats
 

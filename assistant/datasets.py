@@ -67,7 +67,9 @@ def load_dataset(path: str | Path) -> list[EvalQuestion]:
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
-        raise DatasetError(f"{path}: cannot read it ({exc}); give a UTF-8 JSON Lines file.") from None
+        raise DatasetError(
+            f"{path}: cannot read it ({exc}); give a UTF-8 JSON Lines file."
+        ) from None
     questions: list[EvalQuestion] = []
     seen: set[str] = set()
     for number, line in enumerate(lines, 1):

@@ -280,9 +280,7 @@ def summarize(results: Sequence[QuestionResult], k: int) -> dict[str, float]:
         out[name] = m.mean(r.scores[name] for r in answerable)
     for name in ("exact_match", "token_f1", "answer_contains"):
         out[name] = m.mean(r.scores[name] for r in answerable)
-    out["citation_precision"] = m.mean(
-        float(c.supported) for r in answerable for c in r.citations
-    )
+    out["citation_precision"] = m.mean(float(c.supported) for r in answerable for c in r.citations)
     out["citation_recall"] = m.mean(r.scores["cited_correctly"] for r in answerable)
     out["groundedness"] = m.mean(_present(results, "groundedness"))
     out["answerable_accuracy"] = m.mean(r.scores["abstention_correct"] for r in answerable)

@@ -17,9 +17,8 @@ from collections.abc import Iterable, Sequence
 
 ARTICLES: dict[str, frozenset[str]] = {
     "en": frozenset({"a", "an", "the"}),
-    "de": frozenset(
-        {"der", "die", "das", "den", "dem", "des", "ein", "eine", "einer", "eines", "einem", "einen"}
-    ),
+    "de": frozenset({"der", "die", "das", "den", "dem", "des"})
+    | frozenset({"ein", "eine", "einer", "eines", "einem", "einen"}),
 }
 _ALL_ARTICLES = frozenset().union(*ARTICLES.values())
 _MARKER = re.compile(r"\[\d+\]")
@@ -134,7 +133,9 @@ def answer_sentences(text: str) -> list[tuple[str, list[int]]]:
         markers = [int(n) for n in re.findall(r"\d+", found.group(2))]
         out.append((found.group(1).strip(), markers))
         end = found.end()
-    rest = [(s.strip(), []) for s in _SENTENCE_END.split(text[end:]) if normalize_answer(s)]
+    rest: list[tuple[str, list[int]]] = [
+        (s.strip(), []) for s in _SENTENCE_END.split(text[end:]) if normalize_answer(s)
+    ]
     return [(s, ns) for s, ns in out if normalize_answer(s)] + rest
 
 

@@ -63,8 +63,9 @@ def _distributions(plt: Any, results: Sequence[QuestionResult], path: Path) -> P
         ax.hist(values, bins=[i / 10 for i in range(11)], color="#5fa55a", edgecolor="white")
         ax.set_title(f"{name} (n={len(values)})", fontsize=9)
         ax.set_xlim(0, 1)
+        ax.yaxis.get_major_locator().set_params(integer=True)
     axes[0].set_ylabel("questions")
-    fig.suptitle("Per-question scores (answerable questions)", fontsize=10)
+    fig.suptitle("Per-question scores (n: the questions each applies to)", fontsize=10)
     return _save(plt, fig, path)
 
 
@@ -75,7 +76,7 @@ def _comparison(plt: Any, comparison: Mapping[str, tuple[float, float]], path: P
     ax.barh([y + 0.2 for y in ys], [b for _, b, _ in rows], 0.4, label="before", color="#bbb")
     ax.barh([y - 0.2 for y in ys], [n for _, _, n in rows], 0.4, label="now", color="#3a7bd5")
     ax.set_yticks(ys, [k for k, _, _ in rows])
-    ax.set_xlim(0, 1.05)
+    ax.set_xlim(0, 1.25)  # room on the right for the legend
     ax.legend(loc="lower right", fontsize=8)
     ax.set_title("This run against the previous one")
     return _save(plt, fig, path)

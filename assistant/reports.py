@@ -68,7 +68,9 @@ def load_previous(path: str | Path) -> dict[str, float]:
     return {k: math.nan if v is None else float(v) for k, v in found.items()}
 
 
-def _compare(now: Mapping[str, float], before: Mapping[str, float]) -> dict[str, tuple[float, float]]:
+def _compare(
+    now: Mapping[str, float], before: Mapping[str, float]
+) -> dict[str, tuple[float, float]]:
     return {k: (before[k], v) for k, v in now.items() if k in before}
 
 
@@ -143,7 +145,9 @@ def render_markdown(
 
 
 def _delta(before: float, now: float) -> str:
-    return "n/a" if math.isnan(before) or math.isnan(now) else f"{now - before:+.3f}"
+    if math.isnan(before) or math.isnan(now):
+        return "n/a"
+    return f"{round(now - before, 3) or 0.0:+.3f}"  # `or 0.0`: no "-0.000"
 
 
 def _question_md(r: QuestionResult) -> list[str]:
@@ -177,7 +181,9 @@ def _one_line(text: str, limit: int) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
-def summary_table(metrics: Mapping[str, float], comparison: Mapping[str, tuple[float, float]]) -> str:
+def summary_table(
+    metrics: Mapping[str, float], comparison: Mapping[str, tuple[float, float]]
+) -> str:
     """The short table the CLI prints."""
     rows = []
     for name, value in metrics.items():
