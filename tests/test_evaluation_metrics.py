@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 
 import pytest
 
@@ -138,3 +140,14 @@ def test_mean_of_nothing_is_nan():
 def test_parse_judge_score(reply, expected):
     got = parse_score(reply)
     assert (math.isnan(got) and math.isnan(expected)) or got == expected
+
+
+def test_evaluation_modules_import_nothing_heavy():
+    code = (
+        "import sys, assistant.evaluation, assistant.reports, assistant.judging;"
+        "print([m for m in ('torch', 'matplotlib', 'chromadb', 'langchain_core.language_models')"
+        " if m in sys.modules])"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
