@@ -44,7 +44,27 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "chat", parents=[common], help="a conversation: questions from the terminal until exit"
     )
+    _eval_parsers(sub, common)
     return parser
+
+
+def _eval_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
+    evaluate = sub.add_parser("eval", parents=[common], help="evaluate on a question set")
+    evaluate.add_argument("dataset", type=Path, metavar="DATASET", help="JSON Lines questions")
+    evaluate.add_argument("--out", type=Path, help="report folder (default: out/eval/NAME-TIME)")
+    evaluate.add_argument("--compare", type=Path, metavar="REPORT", help="an earlier report.json")
+    importer = sub.add_parser("import", help="import a question set")
+    formats = importer.add_subparsers(dest="format", required=True, metavar="FORMAT")
+    squad = formats.add_parser("squad", help="SQuAD v1.1 JSON → article files + question set")
+    squad.add_argument("file", type=Path, metavar="FILE.json")
+    squad.add_argument("--articles", type=Path, required=True, metavar="DIR")
+    squad.add_argument("--dataset", type=Path, required=True, metavar="OUT.jsonl")
+    squad.add_argument(
+        "--questions",
+        type=Path,
+        metavar="OTHER.json",
+        help="take questions from this parallel file",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -61,6 +81,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.command == "import":
+        return _import_squad(args)
     if args.command in ("search", "ask") and (args.question is None) == (args.batch is None):
         raise AssistantError(f"Give either a QUESTION or --batch FILE to `{args.command}`.")
     batch = list(read_batch(args.batch)) if getattr(args, "batch", None) else None
@@ -76,6 +98,8 @@ def _run(args: argparse.Namespace) -> int:
             return 0
         if args.command == "chat":
             return _chat(assistant, args.json)
+        if args.command == "eval":
+            return _eval(assistant, args)
         return _questions(assistant, args, batch)
     finally:
         assistant.close()
@@ -133,6 +157,46 @@ def _list(assistant: Assistant, as_json: bool) -> int:
         print(f"{d.doc_id}  {d.language or '??'}  {d.chunks:4d} chunks  {d.title}  ({d.source})")
     if not docs:
         print("The index is empty: add documents with `assistant ingest PATH`.")
+    return 0
+
+
+def _import_squad(args: argparse.Namespace) -> int:
+    from assistant.datasets import import_squad
+
+    files, questions = import_squad(args.file, args.articles, args.dataset, args.questions)
+    print(f"{len(files)} articles in {args.articles}, {len(questions)} questions in {args.dataset}")
+    return 0
+
+
+def _eval(assistant: Assistant, args: argparse.Namespace) -> int:
+    import time
+
+    from tqdm import tqdm
+
+    from assistant.evaluation import load_dataset, run_evaluation
+    from assistant.reports import summary_table
+
+    load_dataset(args.dataset)  # a broken line fails before the model loads
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    out = args.out or Path("out") / "eval" / f"{args.dataset.stem}-{stamp}"
+    with tqdm(total=0, unit="question", desc="eval", file=sys.stderr) as bar:
+
+        def progress(done: int, total: int, question: str) -> None:
+            bar.total = total
+            bar.set_postfix_str(question[:40])
+            bar.update(done - bar.n)
+
+        report = run_evaluation(
+            assistant, args.dataset, out, compare=args.compare, progress=progress
+        )
+    if args.json:
+        from assistant.reports import json_floats
+
+        print(json.dumps({"out_dir": str(report.out_dir), "metrics": json_floats(report.metrics)}))
+        return 0
+    print(summary_table(report.metrics, report.comparison))
+    failed = sum(r.failed for r in report.results)
+    print(f"{failed} of {len(report.results)} questions failed; report: {report.out_dir}/report.md")
     return 0
 
 

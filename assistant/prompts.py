@@ -73,3 +73,18 @@ def format_passages(passages: list[tuple[str, str]]) -> str:
         PASSAGE.format(n=n, title=_attribute(title), text=_neutralise(text))
         for n, (title, text) in enumerate(passages, 1)
     )
+
+
+# LLM-judged evaluation (RAGAS-style); optional, used only when a judge model is given.
+JUDGE_FAITHFULNESS = (
+    "You check whether an answer is supported by the passages it cites.\n\n"
+    "Passages:\n{passages}\n\nAnswer:\n{answer}\n\n"
+    "Reply with one number between 0 and 1: the share of the answer's statements that the "
+    "passages support. Reply with the number only."
+)
+JUDGE_RELEVANCE = (
+    "You check whether an answer addresses a question.\n\n"
+    "Question:\n{question}\n\nAnswer:\n{answer}\n\n"
+    "Reply with one number between 0 and 1: 1 when the answer fully addresses the question, "
+    "0 when it does not address it at all. Reply with the number only."
+)

@@ -1,8 +1,5 @@
-"""The evaluation page: run a question set against the index, see the metrics and plots.
-
-The runner (``assistant.evaluation.run_evaluation``) is imported when the page runs, so the
-app works without it; the page then says what is missing.
-"""
+"""The evaluation page: run a question set against the index, see the metrics and plots,
+compare with an earlier run. The same library code as `assistant eval`."""
 
 from __future__ import annotations
 
@@ -12,6 +9,8 @@ from pathlib import Path
 import streamlit as st
 
 from assistant.errors import AssistantError
+from assistant.evaluation import EvalReport, run_evaluation
+from assistant.reports import fmt, metric_groups
 from pages.common import get_assistant, index_lock, load_settings
 
 RUNS = "evaluations"
@@ -25,18 +24,14 @@ def earlier_runs(folder: Path) -> list[Path]:
 def main() -> None:
     """The page."""
     st.title("Evaluation")
-    try:
-        from assistant.evaluation import run_evaluation  # type: ignore[attr-defined]
-    except ImportError:
-        st.warning(
-            "The evaluation runner is not part of this installation yet "
-            "(`assistant.evaluation.run_evaluation` is missing): update the app, then reload."
-        )
-        return
     settings = load_settings()
     assistant = get_assistant(settings)
     runs = assistant.store.directory / RUNS
-    dataset = st.text_input("Question set (a file path)", value="")
+    default = settings.corpus / "questions.jsonl"
+    dataset = st.text_input(
+        "Question set (a JSON Lines file: see docs/evaluation.md)",
+        value=str(default) if default.is_file() else "",
+    )
     previous = earlier_runs(runs)
     compare = st.selectbox(
         "Compare with an earlier run", [None, *previous], format_func=lambda p: p.name if p else "—"
@@ -52,19 +47,26 @@ def main() -> None:
 
         try:
             with index_lock(assistant.store.directory):
+                previous = compare / "report.json" if compare else None
                 report = run_evaluation(
-                    assistant, Path(dataset.strip()), out_dir, compare=compare, progress=progress
+                    assistant, Path(dataset.strip()), out_dir, compare=previous, progress=progress
                 )
         except (AssistantError, OSError) as exc:
             status.update(label="Evaluation failed", state="error")
             st.error(str(exc))
             return
         status.update(label=f"Done: {out_dir.name}", state="complete")
-    st.subheader("Metrics")
-    st.table([{"metric": k, "value": round(v, 4)} for k, v in report.metrics.items()])
+    show_report(report)
+
+
+def show_report(report: EvalReport) -> None:
+    """The metrics by group, the plots, and the full report as text."""
+    for group, names in metric_groups(report.metrics).items():
+        st.subheader(group)
+        st.table([{"metric": n, "value": fmt(report.metrics[n])} for n in names])
     for plot in report.plots:
         st.image(str(plot), caption=plot.name)
-    with st.expander("Report (Markdown)"):
+    with st.expander("Report (Markdown, failures first)"):
         st.code(report.markdown, language="markdown")
 
 

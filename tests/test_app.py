@@ -254,16 +254,32 @@ def test_the_admin_password_guards_library_and_settings_but_not_chat(
     assert at.file_uploader  # unlocked for this session
 
 
-def test_the_evaluation_page_runs_or_says_what_is_missing(corpus: Path) -> None:
+def test_the_evaluation_page_runs_a_question_set_and_compares_runs(
+    corpus: Path, tmp_path: Path
+) -> None:
+    questions = ROOT / "corpus" / "questions.jsonl"
+    small = tmp_path / "small.jsonl"
+    lines = questions.read_text(encoding="utf-8").splitlines()
+    small.write_text("\n".join(lines[:2] + lines[-1:]) + "\n", encoding="utf-8")
     at = start()
     at.switch_page("pages/evaluation.py").run()
+    at.text_input[0].set_value(str(small)).run()
+    at.button[0].click().run()
     assert_clean(at)
-    try:
-        from assistant.evaluation import run_evaluation  # noqa: F401
-    except ImportError:
-        assert "run_evaluation` is missing" in at.warning[0].value
-    else:
-        assert at.button[0].label == "Run the evaluation"
+    runs = sorted((tmp_path / "index" / "evaluations").iterdir())
+    assert [p.name for p in runs[0].iterdir() if p.suffix != ".png"] != []
+    first = json.loads((runs[0] / "report.json").read_text(encoding="utf-8"))
+    assert (first["questions"], len(first["results"])) == (3, 3)
+    shown = [row for table in at.table for row in table.value["metric"]]
+    assert set(first["metrics"]) <= set(shown)
+    captions = [c for i in at.get("image") for c in re.findall(r'caption: "([^"]+)"', str(i.proto))]
+    assert {"metrics.png", "scores.png"} <= set(captions)
+    at.run()  # the list of earlier runs now holds the one just made
+    at.selectbox[0].select_index(1).run()
+    at.button[0].click().run()
+    assert_clean(at)
+    captions = [c for i in at.get("image") for c in re.findall(r'caption: "([^"]+)"', str(i.proto))]
+    assert "comparison.png" in captions
 
 
 @given(text=strats.text(), a=strats.integers(0, 50), b=strats.integers(0, 50))
