@@ -83,6 +83,13 @@ def build_assistant(
         max_sentences=settings.answer_sentences,
         threshold=settings.abstain_threshold,
         crosslingual_threshold=settings.abstain_threshold_crosslingual,
+        sentence_vectors=store.sentence_vectors,
     )
-    ingestor = Ingestor(store, embedder, settings.chunk_tokens, settings.chunk_overlap)
+    ingestor = Ingestor(
+        store,
+        embedder,
+        settings.chunk_tokens,
+        settings.chunk_overlap,
+        sentence_vectors=settings.sentence_vectors,
+    )
     return Assistant(settings, embedder, store, HybridSearcher(store, embedder), answerer, ingestor)
