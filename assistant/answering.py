@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -54,12 +55,14 @@ def candidate_sentences(passages: Sequence[Passage]) -> list[Sentence]:
     return out
 
 
-def trigrams(word: str) -> set[str]:
+@lru_cache(maxsize=1 << 16)
+def trigrams(word: str) -> frozenset[str]:
     """Character trigrams of a word padded with spaces (names and cognates share many)."""
     padded = f" {word} "
-    return {padded[i : i + 3] for i in range(len(padded) - 2)}
+    return frozenset(padded[i : i + 3] for i in range(len(padded) - 2))
 
 
+@lru_cache(maxsize=1 << 18)  # pure, and the same word pairs recur across sentences
 def word_similarity(a: str, b: str) -> float:
     """Spelling similarity of two folded words (0..1): trigram Jaccard or shared prefix.
 
