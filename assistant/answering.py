@@ -9,8 +9,9 @@ numbered marker. It cannot say anything the articles do not say.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -20,6 +21,9 @@ from assistant.chunking import split_sentences
 from assistant.loading import detect_language
 from assistant.retrieval import content_words, fold
 from assistant.types import Answer, Citation, Passage
+
+#: Finds stored sentence vectors by (doc id, start, end), e.g. ``Store.sentence_vectors``.
+SentenceVectorLookup = Callable[[Sequence[tuple[str, int, int]]], Mapping[tuple, np.ndarray]]
 
 _MARKER = re.compile(r"\s*\[(\d+)\]")
 _WORD = re.compile(r"\w+")
@@ -51,12 +55,14 @@ def candidate_sentences(passages: Sequence[Passage]) -> list[Sentence]:
     return out
 
 
-def trigrams(word: str) -> set[str]:
+@lru_cache(maxsize=1 << 16)
+def trigrams(word: str) -> frozenset[str]:
     """Character trigrams of a word padded with spaces (names and cognates share many)."""
     padded = f" {word} "
-    return {padded[i : i + 3] for i in range(len(padded) - 2)}
+    return frozenset(padded[i : i + 3] for i in range(len(padded) - 2))
 
 
+@lru_cache(maxsize=1 << 18)  # pure, and the same word pairs recur across sentences
 def word_similarity(a: str, b: str) -> float:
     """Spelling similarity of two folded words (0..1): trigram Jaccard or shared prefix.
 
@@ -97,8 +103,10 @@ class ExtractiveAnswerer:
         passages_considered: int = 5,
         lexical_weight: float = 0.5,
         duplicate_similarity: float = 0.9,
+        sentence_vectors: SentenceVectorLookup | None = None,
     ) -> None:
         self.embedder = embedder
+        self.sentence_vectors = sentence_vectors
         self.max_sentences = max_sentences
         self.threshold = threshold
         self.crosslingual_threshold = crosslingual_threshold
@@ -123,12 +131,23 @@ class ExtractiveAnswerer:
     def score(self, question: str, sentences: Sequence[Sentence]) -> tuple[np.ndarray, np.ndarray]:
         """Relevance of each sentence to the question (about 0..1), and sentence vectors."""
         q = self.embedder.encode_queries([question])[0]
-        vectors = self.embedder.encode_documents([s.text for s in sentences])
+        vectors = self._vectors(sentences)
         dense = vectors @ q
         words = [fold(w) for w in content_words(question)]
         lexical = np.array([word_overlap(words, s.text) for s in sentences])
         w = self.lexical_weight
         return (1 - w) * dense + w * lexical, vectors
+
+    def _vectors(self, sentences: Sequence[Sentence]) -> np.ndarray:
+        """Sentence vectors: stored at ingest where known, encoded now otherwise."""
+        keys = [(s.passage.doc_id, s.start, s.end) for s in sentences]
+        known = self.sentence_vectors(keys) if self.sentence_vectors else {}
+        missing = [i for i, key in enumerate(keys) if key not in known]
+        if not missing:
+            return np.stack([known[key] for key in keys])
+        encoded = self.embedder.encode_documents([sentences[i].text for i in missing])
+        fresh = dict(zip(missing, encoded, strict=True))
+        return np.stack([fresh[i] if i in fresh else known[key] for i, key in enumerate(keys)])
 
     def threshold_for(self, question: str, passage_language: str | None) -> float:
         """Scores run lower across languages, so each case has its calibrated threshold."""

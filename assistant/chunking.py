@@ -48,6 +48,19 @@ def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[S
     return spans
 
 
+#: Shorter sentences are not quoted as answers (headings, stray words).
+MIN_QUOTED_CHARS = 12
+
+
+def quoted_sentences(chunk: Chunk) -> list[tuple[int, int]]:
+    """Document spans of the chunk's sentences that an extractive answer may quote."""
+    return [
+        (chunk.start + s.start, chunk.start + s.end)
+        for s in split_sentences(chunk.text)
+        if s.end - s.start >= MIN_QUOTED_CHARS
+    ]
+
+
 def _is_boundary(text: str, begin: int, cut: int, end: int) -> bool:
     if not _NEXT_STARTS_SENTENCE.match(text, cut, end):
         return False
@@ -64,18 +77,21 @@ def _append_trimmed(spans: list[Span], text: str, start: int, end: int) -> None:
         spans.append(Span(start, end))
 
 
-def _units(text: str, token_spans: TokenSpans, max_tokens: int) -> list[Span]:
-    """Sentences, with any sentence longer than ``max_tokens`` cut into pieces that fit."""
+def _units(text: str, token_spans: TokenSpans, max_tokens: int) -> list[tuple[Span, int]]:
+    """Sentences with their token counts; a sentence longer than ``max_tokens`` is cut into
+    pieces that fit. A whole sentence is counted from the text's tokens (sentences end at
+    whitespace, which no token crosses); only a cut piece is tokenized again on its own."""
     spans = list(token_spans(text))
     starts = [s for s, _ in spans]
-    units: list[Span] = []
+    units: list[tuple[Span, int]] = []
     for sentence in split_sentences(text):
         first = bisect.bisect_left(starts, sentence.start)
         last = bisect.bisect_left(starts, sentence.end)
         if last - first <= max_tokens:
-            units.append(sentence)
+            units.append((sentence, last - first))
         else:
-            units.extend(_cut(text, spans[first:last], token_spans, max_tokens))
+            pieces = _cut(text, spans[first:last], token_spans, max_tokens)
+            units.extend((p, len(token_spans(text[p.start : p.end]))) for p in pieces)
     return units
 
 
@@ -108,8 +124,8 @@ def chunk_article(
     if max_tokens < 1:
         raise ValueError("max_tokens must be at least 1")
     text = article.text
-    units = _units(text, token_spans, max_tokens)
-    counts = [len(token_spans(text[u.start : u.end])) for u in units]
+    counted = _units(text, token_spans, max_tokens)
+    units, counts = [u for u, _ in counted], [n for _, n in counted]
     chunks: list[Chunk] = []
     i = 0
     while i < len(units):

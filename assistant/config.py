@@ -56,6 +56,11 @@ class Settings(BaseSettings):
         0.20,
         description="The same, for a question in another language than the article's.",
     )
+    sentence_vectors: bool = Field(
+        True,
+        description="Embed every quotable sentence at ingest, so that answering a question "
+        "encodes only the question (ingest then encodes about twice the text).",
+    )
     answerer: Literal["extractive", "ollama", "openai", "huggingface"] = Field(
         "extractive",
         description="Who writes answers: extractive (quotes, offline; also the fallback when "

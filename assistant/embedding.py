@@ -81,6 +81,7 @@ class SentenceEmbeddings(Embeddings):
         self.device = device
         self.batch_size = batch_size
         self._lock = threading.Lock()
+        self._last_query: tuple[str, Any] | None = None
 
     @cached_property
     def model(self) -> Any:
@@ -125,9 +126,15 @@ class SentenceEmbeddings(Embeddings):
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         """Unit vectors for questions, as a float32 matrix."""
-        return self.model.encode_query(
+        last = self._last_query  # search and answer both encode the same question
+        if last is not None and len(texts) == 1 and texts[0] == last[0]:
+            return last[1]
+        vectors = self.model.encode_query(
             list(texts), batch_size=self.batch_size, normalize_embeddings=True
         )
+        if len(texts) == 1:
+            self._last_query = (texts[0], vectors)
+        return vectors
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         """LangChain: embed passages."""

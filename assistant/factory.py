@@ -108,13 +108,21 @@ def build_assistant(
         require_model(settings.answerer, settings.llm_model)
     embedder = embedder or build_embedder(settings)
     store = Store(settings.index, settings.embedding_model)
-    answerer, condenser = build_answerer(settings, embedder)
-    ingestor = Ingestor(store, embedder, settings.chunk_tokens, settings.chunk_overlap)
+    answerer, condenser = build_answerer(settings, embedder, store)
+    ingestor = Ingestor(
+        store,
+        embedder,
+        settings.chunk_tokens,
+        settings.chunk_overlap,
+        sentence_vectors=settings.sentence_vectors,
+    )
     searcher = HybridSearcher(store, embedder)
     return Assistant(settings, embedder, store, searcher, answerer, ingestor, condenser)
 
 
-def build_answerer(settings: Settings, embedder: SentenceEmbeddings) -> tuple[Answerer, Condenser]:
+def build_answerer(
+    settings: Settings, embedder: SentenceEmbeddings, store: Store
+) -> tuple[Answerer, Condenser]:
     """The configured answerer (the extractive one is also the LLM's fallback) and the
     condenser that makes follow-up questions standalone."""
     extractive = ExtractiveAnswerer(
@@ -122,6 +130,7 @@ def build_answerer(settings: Settings, embedder: SentenceEmbeddings) -> tuple[An
         max_sentences=settings.answer_sentences,
         threshold=settings.abstain_threshold,
         crosslingual_threshold=settings.abstain_threshold_crosslingual,
+        sentence_vectors=store.sentence_vectors,
     )
     if settings.answerer == "extractive":
         return extractive, KeywordCondenser()
@@ -130,7 +139,7 @@ def build_answerer(settings: Settings, embedder: SentenceEmbeddings) -> tuple[An
 
 def reconfigured(assistant: Assistant, settings: Settings) -> Assistant:
     """The same open index and model, answering with other settings (answerer, k, thresholds)."""
-    answerer, condenser = build_answerer(settings, assistant.embedder)
+    answerer, condenser = build_answerer(settings, assistant.embedder, assistant.store)
     return replace(assistant, settings=settings, answerer=answerer, condenser=condenser)
 
 

@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from assistant.chunking import chunk_article
+from assistant.chunking import chunk_article, quoted_sentences
 from assistant.errors import LoadError
 from assistant.loading import discover, load_file
-from assistant.store import Store
+from assistant.store import Store, Version
 from assistant.types import Article, Chunk
 
 #: progress(done, total, what): called as work advances.
@@ -71,6 +71,7 @@ class Ingestor:
     chunk_tokens: int = 254
     chunk_overlap: int = 64
     batch_chunks: int = 256
+    sentence_vectors: bool = True
     _pending: list[tuple[Article, list[Chunk], bool]] = field(default_factory=list)
 
     def ingest(self, paths: Iterable[str | Path], progress: Progress | None = None) -> IngestReport:
@@ -114,18 +115,33 @@ class Ingestor:
             self._flush(report)
 
     def _flush(self, report: IngestReport) -> None:
-        """Embed every pending chunk in one call (the encoder sorts by length), then write."""
+        """Embed every pending chunk and sentence in one call (the encoder sorts by length,
+        so short sentences batch together), then write the batch in one transaction."""
         if not self._pending:
             return
+        spans = [self._sentences(article, chunks) for article, chunks, _ in self._pending]
         texts = [c.text for _, chunks, _ in self._pending for c in chunks]
+        for (article, _, _), doc in zip(self._pending, spans, strict=True):
+            texts += [article.text[s:e] for s, e in doc]
         vectors = self.encoder.encode_documents(texts)
-        offset = 0
-        for article, chunks, is_new in self._pending:
-            self.store.replace(article, chunks, vectors[offset : offset + len(chunks)])
-            offset += len(chunks)
+        chunk_at, sentence_at = 0, sum(len(c) for _, c, _ in self._pending)
+        versions = []
+        for (article, chunks, is_new), doc in zip(self._pending, spans, strict=True):
+            rows = vectors[sentence_at : sentence_at + len(doc)]
+            chunk_vectors = vectors[chunk_at : chunk_at + len(chunks)]
+            sentences = (doc, rows) if self.sentence_vectors else None
+            versions.append(Version(article, chunks, chunk_vectors, sentences))
+            chunk_at, sentence_at = chunk_at + len(chunks), sentence_at + len(doc)
             (report.added if is_new else report.updated).append(article.source)
             report.chunks += len(chunks)
+        self.store.replace_many(versions)
         self._pending.clear()
+
+    def _sentences(self, article: Article, chunks: list[Chunk]) -> list[tuple[int, int]]:
+        """The sentences the answerer will quote from these chunks (none when disabled)."""
+        if not self.sentence_vectors:
+            return []
+        return list(dict.fromkeys(span for c in chunks for span in quoted_sentences(c)))
 
     def _remove_vanished(
         self, paths: list[str | Path], seen: set[str], report: IngestReport

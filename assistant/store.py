@@ -19,7 +19,7 @@ import os
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     import numpy as np
 
 LexicalIndex = Literal["words", "trigram"]
+#: Sentence spans (document offsets) of one article and their unit vectors, row by row.
+SentenceVectors = tuple[Sequence[tuple[int, int]], "np.ndarray"]
 COLLECTION = "chunks"
 
 _SCHEMA = """
@@ -44,6 +46,10 @@ CREATE TABLE IF NOT EXISTS chunks (
     doc_id TEXT NOT NULL REFERENCES documents(doc_id) ON DELETE CASCADE,
     start INTEGER NOT NULL, "end" INTEGER NOT NULL, page INTEGER, text TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
+CREATE TABLE IF NOT EXISTS sentence_vectors (
+    doc_id TEXT NOT NULL REFERENCES documents(doc_id) ON DELETE CASCADE,
+    start INTEGER NOT NULL, "end" INTEGER NOT NULL, vector BLOB NOT NULL,
+    PRIMARY KEY (doc_id, start, "end")) WITHOUT ROWID;
 CREATE VIRTUAL TABLE IF NOT EXISTS fts_words USING fts5(
     text, content='chunks', content_rowid='rowid', tokenize='unicode61 remove_diacritics 2');
 CREATE VIRTUAL TABLE IF NOT EXISTS fts_trigram USING fts5(
@@ -63,6 +69,16 @@ _PASSAGE_SQL = """
 SELECT c.chunk_id, c.doc_id, d.title, d.source, c.text, c.start, c."end", c.page, d.language
 FROM chunks c JOIN documents d USING (doc_id) WHERE c.chunk_id IN ({marks})
 """
+
+
+@dataclass(frozen=True)
+class Version:
+    """One version of an article as written: its chunks, their vectors, sentence vectors."""
+
+    article: Article
+    chunks: Sequence[Chunk]
+    vectors: np.ndarray
+    sentences: SentenceVectors | None = None
 
 
 def _lock(directory: Path) -> int:
@@ -85,6 +101,7 @@ class Store:
         self.model_id = model_id
         self._client: Any = None
         self._collection: Any = None
+        self._dense_count: int | None = None
         self.db = sqlite3.connect(self.directory / "manifest.sqlite", check_same_thread=False)
         self.db.execute("PRAGMA foreign_keys = ON")
         self.db.execute("PRAGMA journal_mode = WAL")
@@ -176,24 +193,52 @@ class Store:
             self.db.execute("BEGIN IMMEDIATE")
             yield
 
-    def replace(self, article: Article, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
+    def replace(
+        self,
+        article: Article,
+        chunks: Sequence[Chunk],
+        vectors: np.ndarray,
+        sentences: SentenceVectors | None = None,
+    ) -> None:
         """Index this version of the article in place of any older one."""
+        self.replace_many([Version(article, chunks, vectors, sentences)])
+
+    def replace_many(self, versions: Sequence[Version]) -> None:
+        """Index several articles in one transaction and one dense write (ingest batches)."""
+        import numpy as np
+
         now = datetime.now(UTC).isoformat(timespec="seconds")
         with self._transaction():
-            old = self._chunk_ids(article.doc_id)
-            self.db.execute("DELETE FROM documents WHERE doc_id = ?", (article.doc_id,))
-            self.db.execute(
-                "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (article.doc_id, article.source, article.title, article.author, article.date,
-                 article.url, article.language, article.content_hash, len(chunks), now),
-            )  # fmt: skip
+            stale: set[str] = set()
+            for v in versions:
+                stale |= self._chunk_ids(v.article.doc_id) - {c.chunk_id for c in v.chunks}
+                self._write_rows(v, now)
+            self._dense_delete(stale)
+            chunks = [c for v in versions for c in v.chunks]
+            if chunks:
+                self._dense_upsert(chunks, np.concatenate([v.vectors for v in versions]))
+
+    def _write_rows(self, version: Version, now: str) -> None:
+        article, chunks = version.article, version.chunks
+        self.db.execute("DELETE FROM documents WHERE doc_id = ?", (article.doc_id,))
+        self.db.execute(
+            "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (article.doc_id, article.source, article.title, article.author, article.date,
+             article.url, article.language, article.content_hash, len(chunks), now),
+        )  # fmt: skip
+        self.db.executemany(
+            'INSERT INTO chunks (chunk_id, doc_id, start, "end", page, text)'
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            [(c.chunk_id, c.doc_id, c.start, c.end, c.page, c.text) for c in chunks],
+        )
+        if version.sentences is not None:
+            spans, matrix = version.sentences
             self.db.executemany(
-                'INSERT INTO chunks (chunk_id, doc_id, start, "end", page, text)'
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                [(c.chunk_id, c.doc_id, c.start, c.end, c.page, c.text) for c in chunks],
-            )
-            self._dense_delete(old - {c.chunk_id for c in chunks})
-            self._dense_upsert(chunks, vectors)
+                'INSERT OR REPLACE INTO sentence_vectors (doc_id, start, "end", vector)'
+                " VALUES (?, ?, ?, ?)",
+                [(article.doc_id, s, e, row.astype("<f4").tobytes())
+                 for (s, e), row in zip(spans, matrix, strict=True)],
+            )  # fmt: skip
 
     def remove(self, doc_id: str) -> None:
         """Delete a document from the manifest, the lexical and the dense index."""
@@ -213,6 +258,7 @@ class Store:
             yield slice(i, i + size)
 
     def _dense_upsert(self, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
+        self._dense_count = None
         for part in self._batches(len(chunks)):
             batch = chunks[part]
             self.collection.upsert(
@@ -224,6 +270,7 @@ class Store:
 
     def _dense_delete(self, chunk_ids: set[str]) -> None:
         ids = sorted(chunk_ids)
+        self._dense_count = None
         for part in self._batches(len(ids)):
             self.collection.delete(ids=ids[part])
 
@@ -231,7 +278,9 @@ class Store:
 
     def dense(self, vector: Sequence[float], k: int) -> list[tuple[str, float]]:
         """Nearest chunks to a query vector: (chunk id, cosine similarity), best first."""
-        count = self.collection.count()
+        if self._dense_count is None:  # Chroma's count() costs a query of its own
+            self._dense_count = int(self.collection.count())
+        count = self._dense_count
         if count == 0:
             return []
         result = self.collection.query(
@@ -278,6 +327,23 @@ class Store:
                 passage = Passage(chunk_id, doc_id, title, source, text, start, end, score)
                 out.append(replace(passage, page=page, language=language))
         return out
+
+    def sentence_vectors(self, keys: Sequence[tuple[str, int, int]]) -> dict[tuple, np.ndarray]:
+        """Stored unit vectors of sentences, by (doc id, start, end); unknown keys are absent."""
+        import numpy as np
+
+        found: dict[tuple, np.ndarray] = {}
+        for doc_id in {k[0] for k in keys}:
+            spans = [(s, e) for d, s, e in keys if d == doc_id]
+            marks = ",".join("(?, ?)" for _ in spans)
+            rows = self.db.execute(
+                f'SELECT start, "end", vector FROM sentence_vectors WHERE doc_id = ?'
+                f' AND (start, "end") IN (VALUES {marks})',
+                [doc_id, *(x for span in spans for x in span)],
+            )
+            for start, end, blob in rows:
+                found[(doc_id, start, end)] = np.frombuffer(blob, dtype="<f4")
+        return found
 
     def disagreements(self) -> list[str]:
         """What the dense index, the lexical index and the manifest disagree on (empty: none)."""

@@ -1,10 +1,17 @@
-"""Ingestion throughput, end to end, against the raw encoder on the same chunks, one run.
+"""Ingestion throughput, end to end, as a share of the raw encoder's on the same texts, one run;
+LangChain's tutorial pipeline beside it; then a re-ingest of the unchanged folder.
 
-    .venv/bin/python bench/ingest.py [--copies N]
+    .venv/bin/python bench/ingest.py            # 12 files, then 36 (a synthetic 3× corpus)
+    .venv/bin/python bench/ingest.py --quick    # 12 files
 
-Writes the xquad-dev German articles as .txt files (N copies with distinct text), ingests
-them (load → chunk → embed → Chroma + FTS5 + manifest), then encodes the very same chunk
-texts with the bare model; prints chunks/s of both and their ratio, then times a re-ingest.
+Writes the xquad-dev German articles as .txt files (copy i > 0 prefixes every paragraph with
+"(i)", so no two files are equal) and measures, on the same model:
+
+- raw: the bare encoder on exactly the texts the pipeline embeds;
+- ours: load → chunk → embed → Chroma + FTS5 + manifest (+ sentence vectors by default);
+- LangChain: the files read as Documents (what TextLoader does) →
+  RecursiveCharacterTextSplitter(1000, 200) → ``Chroma.from_documents``, the pipeline of
+  LangChain's RAG tutorial.
 """
 
 from __future__ import annotations
@@ -12,13 +19,15 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from common import german_articles
 from tqdm import tqdm
 
 from assistant.config import Settings
-from assistant.factory import build_assistant
+from assistant.embedding import SentenceEmbeddings
+from assistant.factory import build_assistant, build_embedder
 
 
 def write_corpus(folder: Path, copies: int) -> None:
@@ -29,40 +38,95 @@ def write_corpus(folder: Path, copies: int) -> None:
             (folder / f"{i:03d}-{article.title}.txt").write_text(text, encoding="utf-8")
 
 
+def seconds(work: Callable[[], object]) -> float:
+    """Wall time of one call."""
+    started = time.perf_counter()
+    work()
+    return time.perf_counter() - started
+
+
+def ours(corpus: Path, index: Path, embedder: SentenceEmbeddings, sentences: bool) -> dict:
+    """Ingest the folder; time it, the raw encoder on the same texts, and a re-ingest."""
+    settings = Settings(index=index, sentence_vectors=sentences)
+    assistant = build_assistant(settings, embedder)
+    bar = tqdm(desc=f"ingest (sentence vectors {'on' if sentences else 'off'})", unit="file")
+    took = seconds(
+        lambda: assistant.ingest(
+            [corpus], lambda done, total, _: (setattr(bar, "total", total), bar.update(1))
+        )
+    )
+    bar.close()
+    store = assistant.store
+    texts = [r[0] for r in store.db.execute("SELECT text FROM chunks")]
+    chunks = len(texts)
+    if sentences:
+        for doc in store.documents():
+            text = Path(doc.source).read_text(encoding="utf-8")
+            rows = store.db.execute(
+                'SELECT start, "end" FROM sentence_vectors WHERE doc_id = ?', (doc.doc_id,)
+            )
+            texts += [text[s:e] for s, e in rows]
+    raw = seconds(lambda: embedder.encode_documents(texts))
+    again = seconds(lambda: assistant.ingest([corpus]))
+    assistant.close()
+    return {"chunks": chunks, "texts": len(texts), "s": took, "raw_s": raw, "again_s": again}
+
+
+def langchain(corpus: Path, index: Path, embedder: SentenceEmbeddings) -> dict:
+    """LangChain's tutorial pipeline, and the raw encoder on the chunks it made."""
+    from langchain_chroma import Chroma
+    from langchain_core.documents import Document
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+    splits: list = []
+
+    def pipeline() -> None:
+        # TextLoader's work (langchain_community is not installed here): text + source
+        docs = [
+            Document(page_content=p.read_text(encoding="utf-8"), metadata={"source": str(p)})
+            for p in sorted(corpus.glob("*.txt"))
+        ]
+        splitter = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200)
+        splits.extend(splitter.split_documents(docs))
+        Chroma.from_documents(splits, embedder, persist_directory=str(index))
+
+    took = seconds(pipeline)
+    raw = seconds(lambda: embedder.encode_documents([d.page_content for d in splits]))
+    return {"chunks": len(splits), "texts": len(splits), "s": took, "raw_s": raw}
+
+
+def row(r: dict) -> str:
+    """One table row's measured cells."""
+    again = f"{r['again_s']:.2f} s ({r['s'] / r['again_s']:.0f}× faster)" if "again_s" in r else "—"
+    return (
+        f"{r['chunks']} | {r['texts']} | {r['texts'] / r['raw_s']:.1f} | {r['texts'] / r['s']:.1f}"
+        f" | **{r['raw_s'] / r['s']:.2f}** | {r['chunks'] / r['s']:.1f} | {again} |"
+    )
+
+
 def main() -> None:
     """Print the throughput table."""
     parser = argparse.ArgumentParser()
-    parser.add_argument("--copies", type=int, default=1)
-    copies = parser.parse_args().copies
-    with tempfile.TemporaryDirectory() as tmp:
-        corpus = Path(tmp) / "corpus"
-        corpus.mkdir()
-        write_corpus(corpus, copies)
-        assistant = build_assistant(Settings(index=Path(tmp) / "index"))
-        embedder = assistant.embedder
-        embedder.encode_documents(["warm up the model"] * 8)
-        bar = tqdm(desc="ingest", unit="file")
-        started = time.perf_counter()
-        assistant.ingest(
-            [corpus],
-            lambda done, total, _: (setattr(bar, "total", total), bar.update(done - bar.n)),
-        )
-        ours = time.perf_counter() - started
-        bar.close()
-        texts = [r[0] for r in assistant.store.db.execute("SELECT text FROM chunks")]
-        started = time.perf_counter()
-        embedder.encode_documents(texts)
-        raw = time.perf_counter() - started
-        started = time.perf_counter()
-        report = assistant.ingest([corpus])
-        again = time.perf_counter() - started
-        assistant.close()
-    n = len(texts)
-    print(f"{n} chunks from {len(report.unchanged)} files")
-    print(f"raw encoder      {n / raw:8.1f} chunks/s  ({raw:.2f} s)")
-    print(f"ingest, e2e      {n / ours:8.1f} chunks/s  ({ours:.2f} s)  ratio {raw / ours:.2f}")
-    speedup = ours / again
-    print(f"re-ingest        {again:8.2f} s ({len(report.unchanged)} files): {speedup:.0f}x faster")
+    parser.add_argument("--quick", action="store_true", help="the 12 files only")
+    parser.add_argument("--copies", type=int, nargs="*", help="corpus sizes, in copies")
+    args = parser.parse_args()
+    embedder = build_embedder(Settings())
+    embedder.encode_documents(["warm up the model"] * 8)
+    print("| files | pipeline | chunks | texts embedded | raw encoder, texts/s | end to end,"
+          " texts/s | share of raw | chunks/s | re-ingest |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|---|")
+    for copies in args.copies or ([1] if args.quick else [1, 3]):
+        with tempfile.TemporaryDirectory() as tmp:
+            corpus = Path(tmp) / "corpus"
+            corpus.mkdir()
+            write_corpus(corpus, copies)
+            runs = {
+                "ours, chunks only": ours(corpus, Path(tmp) / "a", embedder, False),
+                "ours, chunks + sentences (default)": ours(corpus, Path(tmp) / "b", embedder, True),
+                "LangChain tutorial": langchain(corpus, Path(tmp) / "c", embedder),
+            }
+        for name, r in runs.items():
+            print(f"| {12 * copies} | {name} | " + row(r))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,188 @@
+"""Warm query latency (search + extractive answer) and peak memory at 1k / 10k / 100k chunks,
+against LangChain's ``Chroma.similarity_search`` on the same collection, in one run.
+
+    .venv/bin/python bench/query.py            # 1k, 10k and 100k chunks, 100 questions each
+    .venv/bin/python bench/query.py --quick    # 1k and 10k chunks, 30 questions each
+
+The xquad-dev German articles are ingested for real (97 chunks, their sentence vectors).
+The larger stores are built from them by replication: copy i of every article becomes a
+document of its own (distinct id and source), whose chunks carry the real text and the real
+embedding plus tiny noise (so nearest-neighbour search has no exact ties), written through
+``Store.replace_many`` without encoding anything again. Each size is then opened in a fresh
+process that asks the xquad questions (German and English, alternating): ours answers with
+cited sentences, LangChain only returns the 8 nearest chunks. Peak RSS is read in that process
+after our questions and before LangChain's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from common import german_articles, gold_questions
+from tqdm import tqdm
+
+from assistant.config import Settings
+from assistant.factory import build_assistant
+from assistant.store import COLLECTION, Store, Version
+from assistant.types import Chunk
+
+
+def real_base(index: Path) -> list[Version]:
+    """The xquad-dev articles ingested for real; their stored versions, read back."""
+    assistant = build_assistant(Settings(index=index))
+    for article in tqdm(german_articles(), desc="ingest the real articles", unit="article"):
+        assistant.add_article(article)
+    store, versions = assistant.store, []
+    for article in german_articles():
+        rows = store.db.execute(
+            'SELECT chunk_id, start, "end", page, text FROM chunks WHERE doc_id = ? ORDER BY start',
+            (article.doc_id,),
+        ).fetchall()
+        got = store.collection.get(ids=[r[0] for r in rows], include=["embeddings"])
+        by_id = dict(zip(got["ids"], got["embeddings"], strict=True))
+        chunks = [Chunk(article.doc_id, text, s, e, page) for _, s, e, page, text in rows]
+        vectors = np.array([by_id[r[0]] for r in rows], dtype=np.float32)
+        sentences = store.db.execute(
+            'SELECT start, "end", vector FROM sentence_vectors WHERE doc_id = ?', (article.doc_id,)
+        ).fetchall()
+        spans = [(s, e) for s, e, _ in sentences]
+        matrix = np.array([np.frombuffer(b, dtype="<f4") for _, _, b in sentences])
+        versions.append(Version(article, chunks, vectors, (spans, matrix)))
+    assistant.close()
+    return versions
+
+
+def copy_of(version: Version, i: int, rng: np.random.Generator) -> Version:
+    """Copy ``i`` of an article: a distinct document holding the same text and vectors."""
+    article = version.article
+    twin = replace(article, source=f"{article.source}#copy{i}")
+    chunks = [Chunk(twin.doc_id, c.text, c.start, c.end, c.page) for c in version.chunks]
+    noisy = version.vectors + rng.normal(0, 0.01, version.vectors.shape).astype(np.float32)
+    noisy /= np.linalg.norm(noisy, axis=1, keepdims=True)
+    return Version(twin, chunks, noisy, version.sentences)
+
+
+def build(index: Path, base: list[Version], size: int) -> int:
+    """A store of about ``size`` chunks replicated from the real base; its chunk count."""
+    rng = np.random.default_rng(0)
+    per_copy = sum(len(v.chunks) for v in base)
+    copies = max(1, round(size / per_copy))
+    with Store(index, Settings().embedding_model) as store:
+        for i in tqdm(range(copies), desc=f"build {size} chunks (replicated)", unit="copy"):
+            store.replace_many([copy_of(v, i, rng) for v in base])
+        return store.chunk_count()
+
+
+def percentiles(seconds: list[float]) -> dict[str, float]:
+    """p50 and p95 in milliseconds."""
+    ms = sorted(s * 1000 for s in seconds)
+    return {"p50": statistics.median(ms), "p95": ms[min(len(ms) - 1, int(0.95 * len(ms)))]}
+
+
+def timed(run: Any, questions: list[str]) -> list[float]:
+    """Seconds per call of ``run(question)``, after three warm-up calls."""
+    for q in questions[:3]:
+        run(q)
+    out = []
+    for q in questions:
+        started = time.perf_counter()
+        run(q)
+        out.append(time.perf_counter() - started)
+    return out
+
+
+def serve(index: Path, count: int) -> None:
+    """In a fresh process: open the index, time both pipelines, print one JSON line."""
+    from langchain_chroma import Chroma
+    from langchain_core.embeddings import Embeddings
+
+    questions = gold_questions()
+    mixed = [
+        q.question for pair in zip(questions["de"], questions["en"], strict=True) for q in pair
+    ][:count]
+    started = time.perf_counter()
+    assistant = build_assistant(Settings(index=index))
+    assistant.ask(mixed[0])
+    first = time.perf_counter() - started
+    ours = timed(assistant.ask, mixed)
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    model = assistant.embedder.model
+
+    class Plain(Embeddings):
+        """The same model without our query cache, as a LangChain user would wrap it."""
+
+        def embed_documents(self, texts: list[str]) -> list[list[float]]:
+            return model.encode_document(texts, normalize_embeddings=True).tolist()
+
+        def embed_query(self, text: str) -> list[float]:
+            return model.encode_query([text], normalize_embeddings=True)[0].tolist()
+
+    chroma = Chroma(
+        client=assistant.store._client, collection_name=COLLECTION, embedding_function=Plain()
+    )
+    theirs = timed(lambda q: chroma.similarity_search(q, k=8), mixed)
+    search = timed(lambda q: assistant.search(q), mixed[::-1])
+    encode = timed(lambda q: model.encode_query([q], normalize_embeddings=True), mixed)
+    result = {
+        "ours": percentiles(ours),
+        "search": percentiles(search),
+        "langchain": percentiles(theirs),
+        "encode": percentiles(encode),
+        "rss_mb": rss,
+        "first_answer_s": first,
+    }
+    assistant.close()
+    print(json.dumps(result))
+
+
+def main() -> None:
+    """Build each size, measure it in a fresh process, print the table."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="1k and 10k chunks, 30 questions")
+    parser.add_argument("--sizes", type=int, nargs="*")
+    parser.add_argument("--questions", type=int)
+    parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    count = args.questions or (30 if args.quick else 100)
+    if args.serve:
+        return serve(args.serve, count)
+    sizes = args.sizes or ([1000, 10000] if args.quick else [1000, 10000, 100000])
+    print(f"{count} questions per size (German and English alternating), warm, milliseconds.")
+    print("Stores: the 97 real xquad-dev chunks replicated (distinct documents; real text, real")
+    print("embedding + N(0, 0.01) noise, real sentence vectors), written without re-encoding.")
+    print("| chunks | ours: ask p50 / p95 | ours: search only | LangChain similarity_search"
+          " | ask / LangChain (p50) | query encoding alone (p50) | peak RSS |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|", flush=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        base = real_base(Path(tmp) / "real")
+        for size in sizes:
+            index = Path(tmp) / f"n{size}"
+            chunks = build(index, base, size)
+            command = [sys.executable, __file__, "--serve", str(index), "--questions", str(count)]
+            done = subprocess.run(command, capture_output=True, text=True, check=True)
+            print(table_row(chunks, json.loads(done.stdout.strip().splitlines()[-1])), flush=True)
+
+
+def table_row(chunks: int, r: dict) -> str:
+    """One size's measured cells."""
+    ours, search, theirs, encode = r["ours"], r["search"], r["langchain"], r["encode"]
+    return (
+        f"| {chunks} | {ours['p50']:.1f} / {ours['p95']:.1f} | {search['p50']:.1f} /"
+        f" {search['p95']:.1f} | {theirs['p50']:.1f} / {theirs['p95']:.1f}"
+        f" | {ours['p50'] / theirs['p50']:.2f} | {encode['p50']:.1f} | {r['rss_mb']:.0f} MB |"
+    )
+
+
+if __name__ == "__main__":
+    main()
