@@ -13,6 +13,7 @@ from assistant.answering import ExtractiveAnswerer
 from assistant.config import Settings
 from assistant.embedding import SentenceEmbeddings
 from assistant.ingestion import Ingestor, IngestReport, Progress
+from assistant.loading import Limits
 from assistant.retrieval import HybridSearcher, PassageRetriever
 from assistant.store import Store
 from assistant.types import Answer, Article, DocumentInfo, Passage
@@ -77,12 +78,20 @@ def build_assistant(
     """Open the configured index with the configured model (an embedder may be shared)."""
     settings = settings or Settings()
     embedder = embedder or build_embedder(settings)
-    store = Store(settings.index, settings.embedding_model)
+    store = Store(
+        settings.index, settings.embedding_model, chroma_url=settings.chroma_url, encoder=embedder
+    )
     answerer = ExtractiveAnswerer(
         embedder,
         max_sentences=settings.answer_sentences,
         threshold=settings.abstain_threshold,
         crosslingual_threshold=settings.abstain_threshold_crosslingual,
     )
-    ingestor = Ingestor(store, embedder, settings.chunk_tokens, settings.chunk_overlap)
+    ingestor = Ingestor(
+        store,
+        embedder,
+        settings.chunk_tokens,
+        settings.chunk_overlap,
+        limits=Limits(settings.max_file_bytes, settings.max_pdf_pages, settings.max_unzipped_bytes),
+    )
     return Assistant(settings, embedder, store, HybridSearcher(store, embedder), answerer, ingestor)
