@@ -8,6 +8,7 @@ write left behind are deleted. ``check`` and ``repair`` back `assistant doctor [
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -36,16 +37,20 @@ def _broken_errors() -> tuple[type[BaseException], ...]:
 
 def open_checked(store: Store) -> None:
     """Open the embedded Chroma; rebuild it if unreadable and drop what no document owns."""
-    try:
-        store.open_dense()
-        _probe(store.collection)
-    except _broken_errors() as exc:
-        store.close_dense()
+    failure = probe_in_child(store.directory / "chroma") if store.unclean_marker.exists() else None
+    if failure is None:
+        try:
+            store.open_dense()
+            _probe(store.collection)
+        except _broken_errors() as exc:
+            failure = f"{type(exc).__name__}: {exc}"
+            store.close_dense()
+    if failure is not None:
         moved = _move_aside(store.directory / "chroma")
         store.open_dense()
         store.repairs.append(
-            f"the dense index could not be read ({type(exc).__name__}: {exc}); it was moved "
-            f"to {moved.name} and is rebuilt from the stored chunks"
+            f"the dense index could not be read ({failure}); it was moved to {moved.name} "
+            "and is rebuilt from the stored chunks"
         )
     if store.collection.count() != store.chunk_count():
         store.repairs += reconcile(store)
@@ -58,6 +63,37 @@ def _probe(collection: Any) -> None:
     if collection.count():
         vector = collection.get(limit=1, include=["embeddings"])["embeddings"][0]
         collection.query(query_embeddings=[vector], n_results=1, include=[])
+
+
+_PROBE = """
+import sys, chromadb
+from chromadb.config import Settings
+from assistant.doctor import _probe
+client = chromadb.PersistentClient(path=sys.argv[1], settings=Settings(anonymized_telemetry=False))
+_probe(client.get_or_create_collection(
+    "chunks", embedding_function=None, configuration={"hnsw": {"space": "cosine"}}))
+"""
+
+
+def probe_in_child(path: Path) -> str | None:
+    """Why Chroma cannot read the dense index at ``path``, or None when it can.
+
+    After a crash the files may be truncated, and Chroma's HNSW loader can then die with a
+    segmentation fault instead of raising: a child process takes that risk, not this one.
+    """
+    if not path.exists():
+        return None
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    done = subprocess.run(
+        [sys.executable, "-c", _PROBE, str(path)], capture_output=True, text=True, env=env
+    )
+    if done.returncode == 0:
+        return None
+    last = (done.stderr.strip().splitlines() or [""])[-1]
+    return f"Chroma's loader exited with code {done.returncode}: {last[:200]}"
 
 
 def _move_aside(path: Path) -> Path:

@@ -86,7 +86,8 @@ def latest_versions(
 
 
 def _document(meta: dict[str, Any]) -> DocumentInfo:
-    return DocumentInfo(*(meta.get(name) for name in DOCUMENT_FIELDS))
+    values: list[Any] = [meta.get(name) for name in DOCUMENT_FIELDS]
+    return DocumentInfo(*values)
 
 
 def _chunk(text: str, meta: dict[str, Any]) -> Chunk:

@@ -157,6 +157,15 @@ class Store:
             COLLECTION, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
         )
 
+    @property
+    def unclean_marker(self) -> Path:
+        """Present while Chroma may hold unflushed writes: the owner died if found at open."""
+        return self.directory / ".unclean"
+
+    def _mark_unclean(self) -> None:
+        if not self.chroma_url and self._lock_fd >= 0 and not self.unclean_marker.exists():
+            self.unclean_marker.touch()
+
     def close_dense(self) -> None:
         """Release the Chroma client."""
         if self._client is not None:
@@ -205,6 +214,7 @@ class Store:
             self.close_dense()
             self.db.close()
             if self._lock_fd >= 0:
+                self.unclean_marker.unlink(missing_ok=True)
                 os.close(self._lock_fd)
                 self._lock_fd = -1
 
@@ -340,6 +350,8 @@ class Store:
             article.doc_id, article.source, article.title, article.author, article.date,
             article.url, article.language, article.content_hash, len(chunks), now,
         )  # fmt: skip
+        _ = self.collection  # opened and checked before the manifest changes
+        self._mark_unclean()
         self._fresh()
         before = self._synced
         with self._transaction():
@@ -358,6 +370,8 @@ class Store:
     @_locked
     def remove(self, doc_id: str) -> None:
         """Delete a document from the manifest, the lexical and the dense index."""
+        _ = self.collection  # opened and checked before the manifest changes
+        self._mark_unclean()
         self._fresh()
         before = self._synced
         with self._transaction():
@@ -475,7 +489,10 @@ class Store:
         problems += [f"chunk {i} is in the manifest but not in Chroma" for i in manifest - dense]
         for table in ("fts_words", "fts_trigram"):
             try:
-                self.db.execute(f"INSERT INTO {table}({table}) VALUES ('integrity-check')")
+                with self.db:  # rank 1: compare the index with the chunks, not only itself
+                    self.db.execute(
+                        f"INSERT INTO {table}({table}, rank) VALUES ('integrity-check', 1)"
+                    )
             except sqlite3.DatabaseError as exc:
                 problems.append(f"the lexical index {table} disagrees with the chunks ({exc})")
         counted = self.db.execute(
