@@ -43,6 +43,10 @@ _BROKEN_LINK = (
     "the link points to nothing (its target is missing, or it is a loop of links): "
     "fix or delete the link"
 )
+_NOT_REGULAR = (
+    "this is not a regular file (a pipe, socket or device): copy its content into a file "
+    "and add that"
+)
 _EMPTY = "there is no text in it (empty or only whitespace): add text to it or leave it out"
 _ENCRYPTED_PDF = "the PDF is password-protected: save a copy without a password and add that"
 _NO_TEXT_LAYER = "the PDF has no text layer (scanned?): run OCR on it first, then add the result"
@@ -154,6 +158,8 @@ def _walk(folder: Path, errors: list[LoadError]) -> Iterator[Path]:
             yield child
         elif child.is_symlink() and not child.exists():
             errors.append(LoadError(child, _BROKEN_LINK))
+        elif not child.is_dir():
+            errors.append(LoadError(child, _NOT_REGULAR))
 
 
 def _check_is_file(p: Path) -> None:
@@ -164,11 +170,7 @@ def _check_is_file(p: Path) -> None:
     if not p.exists():
         raise LoadError(p, "the file does not exist: check the path and try again")
     if not p.is_file():
-        raise LoadError(
-            p,
-            "this is not a regular file (a pipe, socket or device): copy its "
-            "content into a file and add that",
-        )
+        raise LoadError(p, _NOT_REGULAR)
 
 
 def _read_bytes(p: Path, max_bytes: int) -> bytes:
