@@ -24,7 +24,6 @@ from test_loading import (
     docx_bytes,
     encrypt_pdf,
     make_pdf,
-    make_zip,
 )
 
 from assistant.config import Settings
