@@ -42,6 +42,7 @@ def test_chat_sessions_answer_while_an_ingest_runs(assistant, corpus_dir: Path):
     stop = threading.Event()
     errors: list[str] = []
     answered = [0] * SESSIONS
+    after = [0] * SESSIONS  # answers to questions asked after the removal finished
     questions = ["Was sagt Lepsibaev?", "Where do zebras dance?", "Wann tanzen Zebras?"]
 
     def session(n: int) -> None:
@@ -59,6 +60,7 @@ def test_chat_sessions_answer_while_an_ingest_runs(assistant, corpus_dir: Path):
             if after_removal and "/docs/zebra" in sources:
                 errors.append(f"session {n} cited the removed document after its removal")
             answered[n] += 1
+            after[n] += after_removal
 
     threads = [threading.Thread(target=session, args=(n,)) for n in range(SESSIONS)]
     for thread in threads:
@@ -68,14 +70,16 @@ def test_chat_sessions_answer_while_an_ingest_runs(assistant, corpus_dir: Path):
         assistant.add_article(load_text(text, source=f"/docs/komet-{n}"))
     assistant.remove("/docs/zebra")
     removed.set()
-    time.sleep(3)
+    deadline = time.monotonic() + 120
+    while min(after) < 2 and time.monotonic() < deadline and not errors:
+        time.sleep(0.2)
     stop.set()
     for thread in threads:
         thread.join(timeout=120)
     assert errors == []
-    assert all(count > 0 for count in answered), answered
+    assert min(after) >= 2, after
     assert assistant.store.disagreements() == []
-    print(f"\nconcurrent sessions: {SESSIONS}, answers: {sum(answered)}")
+    print(f"\nconcurrent sessions: {SESSIONS}, answers: {sum(answered)} ({sum(after)} after)")
 
 
 def test_a_second_process_is_refused_and_pointed_to_server_mode(tmp_path: Path):

@@ -11,6 +11,7 @@ model.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -249,7 +250,7 @@ class StoresAgree(RuleBasedStateMachine):
 
 
 StoresAgree.TestCase.settings = settings(
-    max_examples=15,
+    max_examples=10,
     stateful_step_count=15,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
@@ -271,3 +272,31 @@ def test_the_stores_agree_with_the_real_model(assistant, tmp_path: Path):
     assert [d.source for d in assistant.documents()] == ["/docs/zebra"]
     assert {p.source for p in assistant.search("comet astronomers")} <= {"/docs/zebra"}
     assert assistant.search("Wann schlafen Zebras?")[0].text == "Zebras schlafen tagsüber."
+
+
+def test_the_doctor_command_reports_then_repairs(
+    tmp_path: Path, embedder, corpus_dir: Path, capsys
+):
+    from assistant.cli import main
+    from assistant.config import Settings
+    from assistant.factory import build_assistant
+
+    built = build_assistant(Settings(index=tmp_path / "ix"), embedder)
+    built.ingest([corpus_dir])
+    built.store.delete_dense(set(sorted(built.store.dense_ids())[:2]))
+    with built.store.db:  # an FTS row removed behind the triggers' back
+        built.store.db.execute(
+            "INSERT INTO fts_trigram(fts_trigram, rowid, text) SELECT 'delete', rowid, text"
+            " FROM chunks LIMIT 1"
+        )
+    built.close()
+
+    assert main(["doctor", "--index", str(tmp_path / "ix"), "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["repaired"] == ["embedded 2 stored chunks the dense index lacked"]
+    assert [p.split(" (")[0] for p in report["problems"]] == [
+        "the lexical index fts_trigram disagrees with the chunks"
+    ]
+    assert main(["doctor", "--index", str(tmp_path / "ix"), "--repair"]) == 0
+    out = capsys.readouterr().out
+    assert "repaired: rebuilt the lexical indexes" in out and "0 problems" in out
