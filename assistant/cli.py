@@ -35,6 +35,8 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("list", parents=[common], help="list indexed documents")
     remove = sub.add_parser("remove", parents=[common], help="remove a document")
     remove.add_argument("document", metavar="DOC_ID_OR_PATH")
+    doctor = sub.add_parser("doctor", parents=[common], help="check (and repair) the index")
+    doctor.add_argument("--repair", action="store_true", help="repair what disagrees")
     for name, help_text in (("search", "rank passages"), ("ask", "answer with citations")):
         command = sub.add_parser(name, parents=[common], help=help_text)
         command.add_argument("question", nargs="?", metavar="QUESTION")
@@ -92,6 +94,8 @@ def _run(args: argparse.Namespace) -> int:
             return _ingest(assistant, args.paths, args.json)
         if args.command == "list":
             return _list(assistant, args.json)
+        if args.command == "doctor":
+            return _doctor(assistant, args.repair, args.json)
         if args.command == "remove":
             doc = assistant.remove(args.document)
             print(f"removed {doc.title} ({doc.doc_id}, {doc.source})")
@@ -141,6 +145,26 @@ def _ingest(assistant: Assistant, paths: list[str], as_json: bool) -> int:
             )
         )
     return 1 if report.failed else 0
+
+
+def _doctor(assistant: Assistant, repair: bool, as_json: bool) -> int:
+    from assistant import doctor
+
+    store = assistant.store
+    problems = doctor.check(store)  # opening the index may already have repaired some
+    done = [*store.repairs, *(doctor.repair(store) if repair and problems else [])]
+    left = doctor.check(store) if repair and problems else problems
+    if as_json:
+        print(json.dumps({"repaired": done, "problems": left}, ensure_ascii=False))
+    else:
+        for line in done:
+            print(f"repaired: {line}")
+        for line in left:
+            print(f"problem: {line}")
+        if left and not repair:
+            print("Run `assistant doctor --repair` to repair these.")
+        print(f"{len(left)} problems ({assistant.store.where}).")
+    return 1 if left else 0
 
 
 def _list(assistant: Assistant, as_json: bool) -> int:

@@ -56,6 +56,18 @@ class Settings(BaseSettings):
         0.20,
         description="The same, for a question in another language than the article's.",
     )
+    chroma_url: str | None = Field(
+        None,
+        description="A Chroma server (http://host:port) shared by several processes; unset: "
+        "the embedded index in ASSISTANT_INDEX, owned by one process.",
+    )
+    max_file_bytes: int = Field(
+        20_000_000, ge=1, description="Largest input file read; bigger ones are skipped."
+    )
+    max_pdf_pages: int = Field(2_000, ge=1, description="Most pages of a PDF read.")
+    max_unzipped_bytes: int = Field(
+        200_000_000, ge=1, description="Largest unpacked size of a .docx (zip bombs)."
+    )
     sentence_vectors: bool = Field(
         True,
         description="Embed every quotable sentence at ingest, so that answering a question "

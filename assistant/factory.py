@@ -15,6 +15,7 @@ from assistant.chat import Condenser, KeywordCondenser, LLMCondenser, Turn, hist
 from assistant.config import Settings
 from assistant.embedding import SentenceEmbeddings
 from assistant.ingestion import Ingestor, IngestReport, Progress
+from assistant.loading import Limits
 from assistant.retrieval import HybridSearcher, PassageRetriever
 from assistant.store import Store
 from assistant.types import Answer, Article, DocumentInfo, Passage
@@ -107,7 +108,9 @@ def build_assistant(
 
         require_model(settings.answerer, settings.llm_model)
     embedder = embedder or build_embedder(settings)
-    store = Store(settings.index, settings.embedding_model)
+    store = Store(
+        settings.index, settings.embedding_model, chroma_url=settings.chroma_url, encoder=embedder
+    )
     answerer, condenser = build_answerer(settings, embedder, store)
     ingestor = Ingestor(
         store,
@@ -115,6 +118,7 @@ def build_assistant(
         settings.chunk_tokens,
         settings.chunk_overlap,
         sentence_vectors=settings.sentence_vectors,
+        limits=Limits(settings.max_file_bytes, settings.max_pdf_pages, settings.max_unzipped_bytes),
     )
     searcher = HybridSearcher(store, embedder)
     return Assistant(settings, embedder, store, searcher, answerer, ingestor, condenser)

@@ -7,13 +7,13 @@ nothing already indexed is touched by a failure.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Protocol
 
 from assistant.chunking import chunk_article, quoted_sentences
 from assistant.errors import LoadError
-from assistant.loading import discover, load_file
+from assistant.loading import Limits, discover, load_file
 from assistant.store import Store, Version
 from assistant.types import Article, Chunk
 
@@ -72,6 +72,7 @@ class Ingestor:
     chunk_overlap: int = 64
     batch_chunks: int = 256
     sentence_vectors: bool = True
+    limits: Limits = field(default_factory=Limits)
     _pending: list[tuple[Article, list[Chunk], bool]] = field(default_factory=list)
 
     def ingest(self, paths: Iterable[str | Path], progress: Progress | None = None) -> IngestReport:
@@ -96,9 +97,16 @@ class Ingestor:
 
     def _ingest_file(self, path: Path, report: IngestReport) -> None:
         try:
-            article = load_file(path)
+            article = load_file(path, **asdict(self.limits))
         except LoadError as exc:
             report.failed.append(Failure(exc.path, exc.reason))
+            return
+        except Exception as exc:  # parsers of hostile files raise anything; skip, go on
+            reason = (
+                f"the file could not be parsed ({type(exc).__name__}: {exc}); it was skipped: "
+                "re-save it in another program, or report it as a bug"
+            )
+            report.failed.append(Failure(str(path), reason))
             return
         self._add(article, report)
 

