@@ -242,10 +242,14 @@ class StoresAgree(RuleBasedStateMachine):
             if f"marker{old}" not in self.live.values():
                 assert self.store.lexical(f'"marker{old}"', 50, "words") == []
         chunks = self.store.chunks(sorted(self.store.dense_ids()))
-        for chunk, doc in chunks[:5]:
-            vector = self.encoder.encode_documents([chunk.text])[0]
+        vectors = self.encoder.encode_documents([c.text for c, _ in chunks])
+        for (_, doc), vector in zip(chunks[:5], vectors, strict=False):
             best = self.store.dense(vector, 1)[0][0]
-            assert best in {c.chunk_id for c, d in chunks if c.text == chunk.text}
+            # the stand-in encoder is a bag of words: chunks of the same words tie exactly
+            same = {
+                c.chunk_id for (c, _), v in zip(chunks, vectors, strict=True) if v @ vector > 0.9999
+            }
+            assert best in same
             assert doc.title in self.live
 
 
