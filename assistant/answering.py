@@ -1,9 +1,11 @@
 """Passages → Answer: the extractive answerer, and citation markers parsed back into data.
 
 The extractive answerer quotes the sentences of the retrieved passages that best answer the
-question: it ranks sentences by a mix of embedding similarity and (cross-lingual, character
-trigram) word overlap with the question, drops near-duplicates, and cites each one with a
-numbered marker. It cannot say anything the articles do not say.
+question: it ranks sentences by embedding similarity and (cross-lingual, character trigram)
+word overlap weighted by each word's rarity among the candidates, drops near-duplicates, and
+cites each one with a numbered marker. Whether to answer at all is decided by a separate,
+calibrated confidence (``Evidence.confidence``). It cannot say anything the articles do not
+say.
 """
 
 from __future__ import annotations

@@ -4,10 +4,11 @@ Fusion is weighted reciprocal-rank fusion, and the weights follow how much of th
 the index knows lexically (``coverage``: the share of the question's content words found in
 the indexed text). A question in the articles' language shares most of its words with them
 and is best served lexically; a question in another language shares few (names, numbers,
-cognates) and leans on the dense ranking. Measured on xquad-dev (German articles), plain
-equal-weight fusion loses to trigram search alone for German questions; these weights come
-within about a point of the best single retriever for both German and English questions
-(figures in docs/benchmarks.md).
+cognates) and leans on the dense ranking. The trigram index is also asked for the stems of
+long words, which finds inflections, compounds and cognates. Measured on xquad-dev (German
+articles), plain equal-weight fusion loses to trigram search alone for German questions;
+these weights beat every single ranking for both German and English questions (figures
+and what else was tried in docs/benchmarks.md).
 """
 
 from __future__ import annotations
