@@ -18,6 +18,7 @@ from assistant.types import Article, Chunk
 TokenSpans = Callable[[str], Sequence[tuple[int, int]]]
 
 _END = re.compile(r"[.!?…]+[\"'»«“”‘’)\]]*(?=\s)|\n")
+_BLANK_LINE = re.compile(r"\n[^\S\n]*\n")
 _NEXT_STARTS_SENTENCE = re.compile(r"\s*[\"'„“«»(\[]?[A-ZÀ-ÖØ-ÞĀ-Ž0-9]")
 _NO_BREAK_BEFORE_DOT = re.compile(
     r"(?:\b(?:[A-Za-zÄÖÜ]|\d{1,2}|Dr|Prof|Nr|Mr|Mrs|Ms|St|vs|bzw|ca|usw|etc|vgl|Abs|Art|"
@@ -115,11 +116,18 @@ def _cut(
 
 
 def chunk_article(
-    article: Article, token_spans: TokenSpans, max_tokens: int, overlap_tokens: int = 0
+    article: Article,
+    token_spans: TokenSpans,
+    max_tokens: int,
+    overlap_tokens: int = 0,
+    *,
+    paragraphs: bool = True,
 ) -> list[Chunk]:
     """Cut an article into chunks of whole sentences of at most ``max_tokens`` tokens.
 
     Neighbouring chunks share up to ``overlap_tokens`` tokens of whole trailing sentences.
+    With ``paragraphs``, a chunk ends at a blank line (a paragraph is one topic) and the
+    next one starts after it without overlap.
     """
     if max_tokens < 1:
         raise ValueError("max_tokens must be at least 1")
@@ -131,13 +139,16 @@ def chunk_article(
     while i < len(units):
         j, used = i, 0
         while j < len(units) and (j == i or used + counts[j] <= max_tokens):
+            if j > i and paragraphs and _BLANK_LINE.search(text, units[j - 1].end, units[j].start):
+                break
             used += counts[j]
             j += 1
         start, end = units[i].start, units[j - 1].end
         chunks.append(Chunk(article.doc_id, text[start:end], start, end, article.page_at(start)))
         if j == len(units):
             break
-        i = _next_start(i, j, counts, overlap_tokens, max_tokens)
+        starts_paragraph = paragraphs and _BLANK_LINE.search(text, units[j - 1].end, units[j].start)
+        i = j if starts_paragraph else _next_start(i, j, counts, overlap_tokens, max_tokens)
     return chunks
 
 

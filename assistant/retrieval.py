@@ -4,10 +4,11 @@ Fusion is weighted reciprocal-rank fusion, and the weights follow how much of th
 the index knows lexically (``coverage``: the share of the question's content words found in
 the indexed text). A question in the articles' language shares most of its words with them
 and is best served lexically; a question in another language shares few (names, numbers,
-cognates) and leans on the dense ranking. Measured on xquad-dev (German articles), plain
-equal-weight fusion loses to trigram search alone for German questions; these weights come
-within about a point of the best single retriever for both German and English questions
-(figures in docs/benchmarks.md).
+cognates) and leans on the dense ranking. The trigram index is also asked for the stems of
+long words, which finds inflections, compounds and cognates. Measured on xquad-dev (German
+articles), plain equal-weight fusion loses to trigram search alone for German questions;
+these weights beat every single ranking for both German and English questions (figures
+and what else was tried in docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -54,9 +55,21 @@ def fold(word: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
+def stems(words: Sequence[str], min_length: int = 8, cut: int = 3) -> list[str]:
+    """The words, then each long word without its last ``cut`` letters.
+
+    A substring search for the shortened word finds its inflections, compounds and
+    cognates in other languages (Experten/experts, Kernkraftwerke/Kraftwerk).
+    """
+    return list(dict.fromkeys([*words, *(w[:-cut] for w in words if len(w) >= min_length)]))
+
+
 def fts_query(words: Sequence[str], index: str) -> str:
-    """An FTS5 MATCH expression that ORs the words (trigram: words of 3+ characters)."""
-    usable = [w for w in words if index != "trigram" or len(w) >= 3]
+    """An FTS5 MATCH expression that ORs the words (trigram: words of 3+ characters, and
+    the stems of long words)."""
+    usable = [w for w in words if len(w) >= 3] if index == "trigram" else list(words)
+    if index == "trigram":
+        usable = stems(usable)
     return " OR ".join('"' + w.replace('"', '""') + '"' for w in usable)
 
 
@@ -64,21 +77,25 @@ def fts_query(words: Sequence[str], index: str) -> str:
 class Fusion:
     """Reciprocal-rank fusion whose weights follow the question's lexical coverage ``c``.
 
-    dense: ``(1 - c) ** dense_power + dense_floor``; words and trigram: ``c`` times theirs.
+    dense: ``(1 - c) ** dense_power + dense_floor``; words: ``c`` times its weight;
+    trigram: ``trigram_floor + (1 - trigram_floor) * c`` times its weight, since its stems
+    match cognates and names even when the question's words are not in the index. A small
+    ``rrf_k`` lets the top ranks decide (values in docs/benchmarks.md).
     """
 
-    dense_floor: float = 0.1
-    dense_power: float = 2.0
-    words: float = 1.0
+    dense_floor: float = 0.05
+    dense_power: float = 3.0
+    words: float = 0.3
     trigram: float = 1.0
-    rrf_k: int = 60
+    trigram_floor: float = 0.3
+    rrf_k: int = 5
 
     def weights(self, coverage: float) -> dict[str, float]:
         """The weight of each ranking for a question of this coverage."""
         return {
             "dense": (1.0 - coverage) ** self.dense_power + self.dense_floor,
             "words": self.words * coverage,
-            "trigram": self.trigram * coverage,
+            "trigram": self.trigram * (self.trigram_floor + (1 - self.trigram_floor) * coverage),
         }
 
 

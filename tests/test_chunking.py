@@ -147,6 +147,19 @@ def test_chunk_article_cases(text: str, max_tokens: int, overlap: int, chunks: l
     assert [c.text for c in result] == chunks
 
 
+@pytest.mark.parametrize(
+    ("paragraphs", "chunks"),
+    [
+        (True, ["Er kam. Sie ging.", "Wir blieben. Es regnete."]),
+        (False, ["Er kam. Sie ging.\n\nWir blieben.", "Wir blieben. Es regnete."]),
+    ],
+)
+def test_a_blank_line_ends_a_chunk(paragraphs: bool, chunks: list[str]) -> None:
+    text = "Er kam. Sie ging.\n\nWir blieben. Es regnete."
+    result = chunk_article(article(text), simple_tokens, 10, 3, paragraphs=paragraphs)
+    assert [c.text for c in result] == chunks
+
+
 @pytest.mark.parametrize("max_tokens", [0, -1, -100])
 def test_max_tokens_below_one_is_refused(max_tokens: int) -> None:
     with pytest.raises(ValueError, match="max_tokens"):

@@ -10,8 +10,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from assistant.answering import candidate_sentences, parse_citations, trigrams, word_overlap
+from assistant.answering import (
+    candidate_sentences,
+    parse_citations,
+    trigrams,
+    weighted_overlap,
+    word_overlap,
+)
 from assistant.chunking import chunk_article
+from assistant.retrieval import stems
 from assistant.types import Article, Passage
 
 PROPERTY = settings(max_examples=200, deadline=None)
@@ -174,3 +181,26 @@ def test_candidate_sentences_of_overlapping_passages_appear_once() -> None:
         "Die Gespräche dauerten zwei Tage.",
     ]
     assert all(TEXT[s.start : s.end] == s.text for s in sentences)
+
+
+# -- sentence relevance and retrieval query terms -------------------------------------------
+
+
+def test_a_rare_question_word_outweighs_a_common_one() -> None:
+    texts = ["Tokajew besuchte Berlin.", "Tokajew sprach mit Experten.", "Tokajew reiste ab."]
+    scores = weighted_overlap(["tokajew", "experten"], texts)
+    assert scores.argmax() == 1
+    assert scores[0] == scores[2] < scores[1]
+
+
+@pytest.mark.parametrize(
+    ("words", "expected"),
+    [
+        (["experts"], ["experts"]),
+        (["kraftwerke"], ["kraftwerke", "kraftwe"]),
+        (["visit", "nuclear"], ["visit", "nuclear"]),
+        (["kernkraftwerk", "kernkraftwerk"], ["kernkraftwerk", "kernkraftw"]),
+    ],
+)
+def test_stems_add_shortened_long_words(words: list[str], expected: list[str]) -> None:
+    assert stems(words) == expected

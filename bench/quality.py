@@ -1,0 +1,184 @@
+"""Answer quality on xquad-dev: our index beside the LangChain tutorial pipeline, one table.
+
+    .venv/bin/python bench/quality.py [--limit N]
+
+Both are built in this run on the same German articles with the same embedding model. The
+tutorial pipeline is RecursiveCharacterTextSplitter(1000, 200) + HuggingFaceEmbeddings +
+``Chroma.from_documents`` + ``similarity_search``. Rows: hit@Nc and MRR@10 per question
+language; the extractive answer (at most 2 sentences) holding the gold answer (the tutorial's
+column: the single sentence of its top 3 passages most similar to the question); abstention
+with half of the articles indexed (questions about them answered, about the rest abstained),
+once with each half.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from common import german_articles, gold_questions
+from tqdm import tqdm
+
+from assistant.chunking import split_sentences
+from assistant.config import Settings
+from assistant.embedding import SentenceEmbeddings, resolve_model_path
+from assistant.evaluation import GoldQuestion, hit_rates, mrr_at
+from assistant.factory import Assistant, build_assistant, build_embedder
+from assistant.types import Article
+
+BUDGETS = (500, 1000, 2000)
+Ranker = Callable[[str], list[str]]
+
+
+class Remembering(SentenceEmbeddings):
+    """The model, remembering every vector it made: the answers re-read the same few
+    hundred sentences for every question, and the figures do not change."""
+
+    def __init__(self, settings: Settings) -> None:
+        base = build_embedder(settings)
+        super().__init__(base.name, expected_sha256=base.expected_sha256, device=base.device)
+        self.seen: dict[tuple[str, str], np.ndarray] = {}
+
+    def _remember(self, kind: str, texts: Sequence[str], encode: Callable) -> np.ndarray:
+        new = [t for t in dict.fromkeys(texts) if (kind, t) not in self.seen]
+        for text, vector in zip(new, encode(new) if new else [], strict=True):
+            self.seen[(kind, text)] = vector
+        return np.array([self.seen[(kind, t)] for t in texts]).reshape(len(texts), -1)
+
+    def encode_documents(self, texts: Sequence[str]) -> np.ndarray:
+        """Passage vectors, each computed once."""
+        return self._remember("document", texts, super().encode_documents)
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Question vectors, each computed once."""
+        return self._remember("query", texts, super().encode_queries)
+
+
+def our_index(articles: Sequence[Article], directory: Path, embedder: SentenceEmbeddings):
+    """Our assistant over these articles, answers of at most 2 sentences."""
+    assistant = build_assistant(Settings(index=directory, answer_sentences=2), embedder)
+    for article in articles:
+        assistant.add_article(article)
+    return assistant
+
+
+def tutorial_index(articles: Sequence[Article], directory: Path) -> tuple[Any, Any]:
+    """The LangChain tutorial pipeline over these articles: its Chroma store and embeddings."""
+    from langchain_chroma import Chroma
+    from langchain_core.documents import Document
+    from langchain_huggingface import HuggingFaceEmbeddings
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+    splitter = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200)
+    docs = splitter.split_documents(
+        [Document(a.text, metadata={"title": a.title}) for a in articles]
+    )
+    embeddings = HuggingFaceEmbeddings(model_name=resolve_model_path(Settings().embedding_model))
+    return Chroma.from_documents(docs, embeddings, persist_directory=str(directory)), embeddings
+
+
+def tutorial_ranker(store: Any, embeddings: Any, questions: Sequence[GoldQuestion]) -> Ranker:
+    """``similarity_search`` of the tutorial, its question vectors made in one batch
+    (``embed_query`` is ``embed_documents`` of one text for HuggingFaceEmbeddings)."""
+    asked = [q.question for q in questions]
+    vectors = dict(zip(asked, embeddings.embed_documents(asked), strict=True))
+    return lambda question: [
+        d.page_content for d in store.similarity_search_by_vector(vectors[question], k=10)
+    ]
+
+
+def retrieval_row(rank: Ranker, questions: Sequence[GoldQuestion], label: str) -> list[float]:
+    """hit@Nc for each budget, then MRR@10."""
+    ranked = [rank(q.question) for q in tqdm(questions, desc=label, leave=False)]
+    rates = hit_rates(ranked, questions, BUDGETS)
+    return [rates[n] for n in BUDGETS] + [mrr_at(ranked, questions, 10)]
+
+
+def our_containment(assistant: Assistant, questions: Sequence[GoldQuestion]) -> float:
+    """Share of questions whose extractive answer holds the gold answer."""
+    hits = [
+        q.answer in assistant.ask(q.question).text
+        for q in tqdm(questions, desc="answers", leave=False)
+    ]
+    return float(np.mean(hits))
+
+
+def top_sentence_containment(
+    rank: Ranker, embedder: SentenceEmbeddings, questions: Sequence[GoldQuestion]
+) -> float:
+    """The simple baseline: the one sentence of the top 3 passages nearest the question."""
+    hits = []
+    for q in tqdm(questions, desc="top sentence", leave=False):
+        texts = rank(q.question)[:3]
+        sentences = [t[s.start : s.end] for t in texts for s in split_sentences(t)]
+        scores = embedder.encode_documents(sentences) @ embedder.encode_queries([q.question])[0]
+        hits.append(q.answer in sentences[int(np.argmax(scores))])
+    return float(np.mean(hits))
+
+
+def abstention(
+    articles: Sequence[Article], questions: Sequence[GoldQuestion], embedder, keep: int
+) -> tuple[float, float]:
+    """Index every other article (``keep``: 0 or 1); accuracy answered / abstained."""
+    indexed = {a.title for a in articles[keep::2]}
+    with tempfile.TemporaryDirectory() as tmp:
+        assistant = our_index(articles[keep::2], Path(tmp), embedder)
+        answered, abstained = [], []
+        for q in tqdm(questions, desc=f"abstention {keep}", leave=False):
+            did_abstain = assistant.ask(q.question).abstained
+            (answered if q.title in indexed else abstained).append(
+                did_abstain != (q.title in indexed)
+            )
+        assistant.close()
+    return float(np.mean(answered)), float(np.mean(abstained))
+
+
+def main() -> None:
+    """Build both pipelines, measure, print one markdown table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--every", type=int, default=1, help="use every n-th question only")
+    args = parser.parse_args()
+    articles = german_articles()
+    embedder = Remembering(Settings())
+    retrieval, answers = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        ours = our_index(articles, Path(tmp) / "ours", embedder)
+        chroma, embeddings = tutorial_index(articles, Path(tmp) / "tutorial")
+        for language, questions in gold_questions().items():
+            questions = questions[:: args.every]
+            embedder.encode_queries([q.question for q in questions])
+            theirs = tutorial_ranker(chroma, embeddings, questions)
+            for name, rank in (("tutorial", theirs), ("ours", _texts(ours))):
+                cells = retrieval_row(rank, questions, f"{language} {name}")
+                retrieval.append(
+                    f"| {language} | {name} | " + " | ".join(f"{x:.3f}" for x in cells) + " |"
+                )
+            simple = top_sentence_containment(theirs, embedder, questions)
+            held = our_containment(ours, questions)
+            halves = [abstention(articles, questions, embedder, keep) for keep in (0, 1)]
+            answers.append(
+                f"| {language} | {simple:.3f} | {held:.3f} | "
+                + " | ".join(f"{ok:.3f} / {no:.3f}" for ok, no in halves)
+                + " |"
+            )
+        ours.close()
+    print("| questions | pipeline | " + " | ".join(f"hit@{n}c" for n in BUDGETS) + " | MRR@10 |")
+    print("|---|---|---|---|---|---|")
+    print("\n".join(retrieval))
+    print()
+    header = "abstention, even half indexed: answered / abstained | odd half indexed"
+    print(f"| questions | top sentence (tutorial) | our answer | {header} |")
+    print("|---|---|---|---|---|")
+    print("\n".join(answers))
+
+
+def _texts(assistant: Assistant) -> Ranker:
+    return lambda question: [p.text for p in assistant.search(question, 10)]
+
+
+if __name__ == "__main__":
+    main()
