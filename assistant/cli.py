@@ -226,15 +226,9 @@ def _eval(assistant: Assistant, args: argparse.Namespace) -> int:
 
 def read_batch(path: Path) -> Iterator[dict[str, Any]]:
     """Questions of a JSON Lines file: each line an object with `question` (and maybe `id`)."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DatasetError(
-            f"{path}: cannot read it ({exc}); give a UTF-8 JSON Lines file."
-        ) from None
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
+    from assistant.datasets import jsonl_lines
+
+    for number, line in jsonl_lines(path):
         try:
             item = json.loads(line)
         except json.JSONDecodeError as exc:

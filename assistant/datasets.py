@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -61,20 +61,23 @@ class EvalQuestion:
         return out
 
 
-def load_dataset(path: str | Path) -> list[EvalQuestion]:
-    """The questions of a JSON Lines file; an invalid line raises DatasetError naming it."""
-    path = Path(path)
+def jsonl_lines(path: Path) -> Iterator[tuple[int, str]]:
+    """The non-blank lines of a UTF-8 JSON Lines file, with their 1-based numbers."""
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
         raise DatasetError(
             f"{path}: cannot read it ({exc}); give a UTF-8 JSON Lines file."
         ) from None
+    return ((n, line) for n, line in enumerate(lines, 1) if line.strip())
+
+
+def load_dataset(path: str | Path) -> list[EvalQuestion]:
+    """The questions of a JSON Lines file; an invalid line raises DatasetError naming it."""
+    path = Path(path)
     questions: list[EvalQuestion] = []
     seen: set[str] = set()
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
+    for number, line in jsonl_lines(path):
         question = _parse_line(line, f"{path}:{number}")
         if question.id in seen:
             raise DatasetError(f'{path}:{number}: field "id": {question.id!r} is used twice.')
