@@ -38,3 +38,13 @@ def assistant(tmp_path: Path, embedder: SentenceEmbeddings):
     opened: Assistant = build_assistant(Settings(index=tmp_path / "index"), embedder)
     yield opened
     opened.close()
+
+
+@pytest.fixture(scope="module")
+def index(tmp_path_factory: pytest.TempPathFactory, embedder: SentenceEmbeddings) -> Path:
+    """An index of the project's corpus, built once per test module (closed again)."""
+    directory = tmp_path_factory.mktemp("corpus") / "index"
+    built = build_assistant(Settings(index=directory), embedder)
+    built.ingest([CORPUS])
+    built.close()
+    return directory

@@ -26,16 +26,6 @@ INTRO = "Fjodor Lukjanow, Chefredakteur"
 FIRST = "What does Lukjanow expect from the visit?"
 
 
-@pytest.fixture(scope="module")
-def index(tmp_path_factory: pytest.TempPathFactory, embedder) -> Path:
-    """An index of the corpus, built once for the module."""
-    directory = tmp_path_factory.mktemp("chat") / "index"
-    built = build_assistant(Settings(index=directory), embedder)
-    built.ingest([ROOT / "corpus"])
-    built.close()
-    return directory
-
-
 @pytest.mark.parametrize(
     ("question", "follow_up"),
     [

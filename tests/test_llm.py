@@ -28,16 +28,6 @@ MARKER = re.compile(r"\[(\d+)\]")
 INTRO = "Fjodor Lukjanow, Chefredakteur"
 
 
-@pytest.fixture(scope="module")
-def index(tmp_path_factory: pytest.TempPathFactory, embedder) -> Path:
-    """An index of the corpus, built once for the module."""
-    directory = tmp_path_factory.mktemp("llm") / "index"
-    built = build_assistant(Settings(index=directory), embedder)
-    built.ingest([ROOT / "corpus"])
-    built.close()
-    return directory
-
-
 @contextmanager
 def opened(index: Path, embedder, **settings: Any) -> Iterator[Assistant]:
     """The assistant over the index with these settings, closed afterwards."""
