@@ -330,14 +330,12 @@ def hit_rates(
     }
 
 
-def reciprocal_rank(texts: Sequence[str], needle: str, depth: int = 10) -> float:
-    """1/rank of the first of the top ``depth`` texts that holds ``needle`` (0 if none)."""
-    return next((1.0 / r for r, t in enumerate(texts[:depth], 1) if needle in t), 0.0)
-
-
 def mrr_at(
     ranked: Sequence[Sequence[str]], questions: Sequence[GoldQuestion], depth: int = 10
 ) -> float:
     """Mean reciprocal rank of the first passage holding the gold evidence (MRR@depth)."""
-    ranks = [reciprocal_rank(t, q.needle, depth) for t, q in zip(ranked, questions, strict=True)]
+    ranks = [
+        m.reciprocal_rank([q.needle in text for text in texts], depth)
+        for texts, q in zip(ranked, questions, strict=True)
+    ]
     return sum(ranks) / max(len(ranks), 1)
