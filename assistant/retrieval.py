@@ -7,8 +7,9 @@ and is best served lexically; a question in another language shares few (names, 
 cognates) and leans on the dense ranking. The trigram index is also asked for the stems of
 long words, which finds inflections, compounds and cognates. Measured on xquad-dev (German
 articles), plain equal-weight fusion loses to trigram search alone for German questions;
-these weights beat every single ranking for both German and English questions (figures
-and what else was tried in docs/benchmarks.md).
+these weights beat every single ranking at 1000 and 2000 characters for both German and
+English questions (at 500, trigram alone is level for German; figures and what else was
+tried in docs/benchmarks.md).
 """
 
 from __future__ import annotations
