@@ -44,7 +44,7 @@ from assistant.manifest import (
     chunk_metadata,
     latest_versions,
 )
-from assistant.types import Article, Chunk, DocumentInfo, Passage
+from assistant.types import Article, Chunk, DocumentInfo, Passage, Problem, Repair
 
 if TYPE_CHECKING:
     import numpy as np
@@ -111,7 +111,7 @@ class Store:
         self._collection: Any = None
         self._synced: str | None = None
         #: what opening the index found and repaired, for `assistant doctor` to show
-        self.repairs: list[str] = []
+        self.repairs: list[Repair] = []
         #: server mode: Chroma entries of no document's latest complete version
         self.stale: set[str] = set()
         self._lock_fd = -1
@@ -294,16 +294,28 @@ class Store:
         ).fetchall()
         return [DocumentInfo(*row) for row in rows]
 
+    @_locked
     def document(self, doc_id: str) -> DocumentInfo | None:
-        """The manifest entry of one document, if indexed."""
-        return next((d for d in self.documents() if d.doc_id == doc_id), None)
+        """The manifest entry of one document, if indexed (a keyed lookup: ingest calls it
+        once per file, so a scan would make ingest quadratic in the library's size)."""
+        return self._document_where("doc_id = ?", doc_id)
 
+    def _document_where(self, condition: str, *values: str) -> DocumentInfo | None:
+        self._fresh()
+        row = self.db.execute(
+            f"SELECT {', '.join(DOCUMENT_FIELDS)} FROM documents WHERE {condition}", values
+        ).fetchone()
+        return DocumentInfo(*row) if row else None
+
+    @_locked
     def resolve(self, doc_id_or_path: str) -> DocumentInfo:
         """Find a document by its id or by its source path."""
         source = str(Path(doc_id_or_path).expanduser().resolve())
-        for doc in self.documents():
-            if doc_id_or_path in (doc.doc_id, doc.source) or doc.source == source:
-                return doc
+        found = self._document_where(
+            "doc_id = ? OR source = ? OR source = ?", doc_id_or_path, doc_id_or_path, source
+        )
+        if found is not None:
+            return found
         raise NotFoundError(
             f"No indexed document has the id or path {doc_id_or_path!r}: "
             "`assistant list` shows what is indexed."
@@ -353,17 +365,6 @@ class Store:
             " VALUES (?, ?, ?, ?, ?, ?)",
             [(c.chunk_id, c.doc_id, c.start, c.end, c.page, c.text) for c in chunks],
         )
-
-    @_locked
-    def replace(
-        self,
-        article: Article,
-        chunks: Sequence[Chunk],
-        vectors: np.ndarray,
-        sentences: SentenceVectors | None = None,
-    ) -> None:
-        """Index this version of the article in place of any older one."""
-        self.replace_many([Version(article, chunks, vectors, sentences)])
 
     @_locked
     def replace_many(self, versions: Sequence[Version]) -> None:
@@ -541,13 +542,19 @@ class Store:
         return found
 
     @_locked
-    def disagreements(self) -> list[str]:
+    def disagreements(self) -> list[Problem]:
         """What the dense index, the lexical index and the manifest disagree on (empty: none)."""
         self._fresh()
         manifest = {r[0] for r in self.db.execute("SELECT chunk_id FROM chunks")}
         dense = self.dense_ids()
-        problems = [f"chunk {i} is in Chroma but not in the manifest" for i in dense - manifest]
-        problems += [f"chunk {i} is in the manifest but not in Chroma" for i in manifest - dense]
+        problems = [
+            Problem("orphan_dense", (i,), f"chunk {i} is in Chroma but not in the manifest")
+            for i in sorted(dense - manifest)
+        ]
+        problems += [
+            Problem("missing_dense", (i,), f"chunk {i} is in the manifest but not in Chroma")
+            for i in sorted(manifest - dense)
+        ]
         for table in ("fts_words", "fts_trigram"):
             try:
                 with self.db:  # rank 1: compare the index with the chunks, not only itself
@@ -555,10 +562,14 @@ class Store:
                         f"INSERT INTO {table}({table}, rank) VALUES ('integrity-check', 1)"
                     )
             except sqlite3.DatabaseError as exc:
-                problems.append(f"the lexical index {table} disagrees with the chunks ({exc})")
+                message = f"the lexical index {table} disagrees with the chunks ({exc})"
+                problems.append(Problem("lexical", (table,), message))
         counted = self.db.execute(
             "SELECT d.doc_id FROM documents d LEFT JOIN chunks c USING (doc_id)"
             " GROUP BY d.doc_id HAVING count(c.rowid) != d.chunks"
         ).fetchall()
-        problems += [f"document {r[0]} has a wrong chunk count" for r in counted]
-        return sorted(problems)
+        problems += [
+            Problem("chunk_count", (r[0],), f"document {r[0]} has a wrong chunk count")
+            for r in counted
+        ]
+        return sorted(problems, key=str)
