@@ -13,9 +13,8 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from assistant import metrics as m
 from assistant.datasets import (
@@ -30,6 +29,7 @@ from assistant.datasets import (
     squad_questions,
 )
 from assistant.metrics import hit_at_chars
+from assistant.results import CitationCheck, EvalReport, QuestionResult, RetrievedPassage
 from assistant.types import Answer, Passage, content_id
 
 if TYPE_CHECKING:
@@ -46,66 +46,6 @@ __all__ = [
 BUDGETS = (500, 1000, 2000)
 RANK_DEPTH = 10
 Progress = Callable[[int, int, str], None]
-
-
-@dataclass(frozen=True)
-class CitationCheck:
-    """One citation of an answer and whether it supports a reference."""
-
-    n: int
-    source: str
-    quote: str
-    supported: bool
-
-
-@dataclass(frozen=True)
-class RetrievedPassage:
-    """A retrieved passage as the report shows it."""
-
-    rank: int
-    source: str
-    start: int
-    end: int
-    score: float
-    relevant: bool
-    text: str
-
-
-@dataclass(frozen=True)
-class QuestionResult:
-    """What happened to one question, its scores (NaN where one does not apply) and why it
-    failed, if it did."""
-
-    question: EvalQuestion
-    answer: str
-    abstained: bool
-    citations: tuple[CitationCheck, ...]
-    retrieved: tuple[RetrievedPassage, ...]
-    scores: Mapping[str, float]
-    reasons: tuple[str, ...] = ()
-
-    @property
-    def failed(self) -> bool:
-        """Whether anything went wrong for this question."""
-        return bool(self.reasons)
-
-
-@dataclass(frozen=True)
-class EvalReport:
-    """A finished run: metrics, per-question results (failures first) and the files written."""
-
-    metrics: dict[str, float]
-    results: tuple[QuestionResult, ...]
-    out_dir: Path
-    plots: list[Path]
-    markdown: str
-    info: dict[str, Any] = field(default_factory=dict)
-    comparison: dict[str, tuple[float, float]] = field(default_factory=dict)
-
-    @property
-    def json_path(self) -> Path:
-        """The report.json file."""
-        return self.out_dir / "report.json"
 
 
 def run_evaluation(

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from assistant.evaluation import QuestionResult
+    from assistant.results import QuestionResult
 
 DISTRIBUTED = ("token_f1", "mrr@10", "ndcg@10", "citation_precision", "groundedness")
 

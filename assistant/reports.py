@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assistant.errors import DatasetError
+from assistant.results import EvalReport
 
 if TYPE_CHECKING:
-    from assistant.evaluation import EvalReport, QuestionResult
+    from assistant.results import QuestionResult
 
 GROUPS: dict[str, tuple[str, ...]] = {
     "Retrieval": ("hit@", "mrr@", "ndcg@"),
@@ -35,8 +36,6 @@ def write_report(
     compare: str | Path | None = None,
 ) -> EvalReport:
     """Write report.json, report.md and the plots; return the report."""
-    from assistant.evaluation import EvalReport
-
     out_dir.mkdir(parents=True, exist_ok=True)
     ordered = sorted(results, key=lambda r: not r.failed)
     comparison = _compare(metrics, load_previous(compare)) if compare else {}
