@@ -155,12 +155,13 @@ def _doctor(assistant: Assistant, repair: bool, as_json: bool) -> int:
     done = [*store.repairs, *(doctor.repair(store) if repair and problems else [])]
     left = doctor.check(store) if repair and problems else problems
     if as_json:
-        print(json.dumps({"repaired": done, "problems": left}, ensure_ascii=False))
+        shape = {"repaired": [str(r) for r in done], "problems": [str(p) for p in left]}
+        print(json.dumps(shape, ensure_ascii=False))
     else:
-        for line in done:
-            print(f"repaired: {line}")
-        for line in left:
-            print(f"problem: {line}")
+        for repaired in done:
+            print(f"repaired: {repaired}")
+        for problem in left:
+            print(f"problem: {problem}")
         if left and not repair:
             print("Run `assistant doctor --repair` to repair these.")
         print(f"{len(left)} problems ({assistant.store.where}).")

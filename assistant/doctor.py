@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from assistant.types import Problem, Repair
+
 if TYPE_CHECKING:
     from assistant.store import Store
 
@@ -48,10 +50,11 @@ def open_checked(store: Store) -> None:
     if failure is not None:
         moved = _move_aside(store.directory / "chroma")
         store.open_dense()
-        store.repairs.append(
+        message = (
             f"the dense index could not be read ({failure}); it was moved to {moved.name} "
             "and is rebuilt from the stored chunks"
         )
+        store.repairs.append(Repair("moved_aside", 1, message))
     if store.collection.count() != store.chunk_count():
         store.repairs += reconcile(store)
     for line in store.repairs:
@@ -104,23 +107,26 @@ def _move_aside(path: Path) -> Path:
     return target
 
 
-def reconcile(store: Store) -> list[str]:
+def reconcile(store: Store) -> list[Repair]:
     """Delete dense entries no document owns; re-embed stored chunks the dense index lacks."""
     manifest = {r[0] for r in store.db.execute("SELECT chunk_id FROM chunks")}
     dense = store.dense_ids()
     done = []
     if orphans := dense - manifest:
         store.delete_dense(orphans)
-        done.append(f"deleted {len(orphans)} dense entries that no document owns")
+        message = f"deleted {len(orphans)} dense entries that no document owns"
+        done.append(Repair("deleted_orphans", len(orphans), message))
     if missing := manifest - dense:
         if store.encoder is None:
-            done.append(
+            message = (
                 f"{len(missing)} chunks are missing from the dense index: run "
                 "`assistant doctor --repair` to embed them again"
             )
+            done.append(Repair("reembedded", len(missing), message, done=False))
         else:
             reembed(store, sorted(missing))
-            done.append(f"embedded {len(missing)} stored chunks the dense index lacked")
+            message = f"embedded {len(missing)} stored chunks the dense index lacked"
+            done.append(Repair("reembedded", len(missing), message))
     return done
 
 
@@ -132,7 +138,7 @@ def reembed(store: Store, chunk_ids: Sequence[str]) -> None:
         store.upsert_dense(items, vectors)
 
 
-def model_drift(store: Store) -> list[str]:
+def model_drift(store: Store) -> list[Problem]:
     """Stored vectors the configured model no longer reproduces (its weights changed)."""
     if store.encoder is None:
         return []
@@ -147,34 +153,38 @@ def model_drift(store: Store) -> list[str]:
     for chunk_id, stored, fresh in zip(got["ids"], got["embeddings"], now, strict=True):
         cosine = float(np.dot(stored, fresh) / (np.linalg.norm(stored) * np.linalg.norm(fresh)))
         if cosine < SAME_MODEL:
-            problems.append(
+            message = (
                 f"chunk {chunk_id}: the model {store.model_id!r} embeds it differently now "
                 f"(cosine {cosine:.4f}): its weights changed since the index was built"
             )
+            problems.append(Problem("model_drift", (chunk_id,), message))
     return problems
 
 
-def check(store: Store) -> list[str]:
+def check(store: Store) -> list[Problem]:
     """Everything that disagrees: the three stores, and the model against its vectors."""
     return store.disagreements() + model_drift(store)
 
 
-def repair(store: Store) -> list[str]:
-    """Repair what ``check`` finds; returns what was done."""
+def repair(store: Store) -> list[Repair]:
+    """Repair what ``check`` finds, by the kind of each problem; returns what was done."""
     problems = check(store)
+    kinds = {p.kind for p in problems}
     done = []
-    if any("lexical index" in p for p in problems):
+    if "lexical" in kinds:
         store.rebuild_lexical()
-        done.append("rebuilt the lexical indexes from the stored chunks")
-    if any(" model " in p for p in problems):
+        tables = sum(len(p.ids) for p in problems if p.kind == "lexical")
+        done.append(Repair("relexed", tables, "rebuilt the lexical indexes from the stored chunks"))
+    if "model_drift" in kinds:
         ids = [r[0] for r in store.db.execute("SELECT chunk_id FROM chunks")]
         reembed(store, ids)
-        done.append(f"embedded all {len(ids)} chunks again with the configured model")
-    if any("Chroma" in p for p in problems):
+        message = f"embedded all {len(ids)} chunks again with the configured model"
+        done.append(Repair("reembedded", len(ids), message))
+    if kinds & {"orphan_dense", "missing_dense"}:
         done += reconcile(store)
     done += [
-        f"{p}: re-ingest that document's file to complete it"
+        Repair("reingest", 1, f"{p}: re-ingest that document's file to complete it", done=False)
         for p in problems
-        if "wrong chunk count" in p
+        if p.kind == "chunk_count"
     ]
     return done

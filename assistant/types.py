@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from typing import Literal
 
 
 def content_id(*parts: object, length: int = 16) -> str:
@@ -189,3 +190,28 @@ class Answer:
         if self.statements:
             out["statements"] = [s.as_dict() for s in self.statements]
         return out
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One way the index's stores disagree: what kind, which ids, and a line for people."""
+
+    kind: Literal["orphan_dense", "missing_dense", "lexical", "chunk_count", "model_drift"]
+    ids: tuple[str, ...]
+    message: str
+
+    def __str__(self) -> str:
+        return self.message
+
+
+@dataclass(frozen=True)
+class Repair:
+    """One repair made (or, with ``done=False``, one that needs the user): kind, count, line."""
+
+    kind: Literal["moved_aside", "deleted_orphans", "reembedded", "relexed", "reingest"]
+    count: int
+    message: str
+    done: bool = True
+
+    def __str__(self) -> str:
+        return self.message

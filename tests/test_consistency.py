@@ -31,7 +31,7 @@ from assistant import doctor
 from assistant.chunking import chunk_article
 from assistant.ingestion import Ingestor
 from assistant.loading import load_text
-from assistant.store import Store
+from assistant.store import Store, Version
 
 WORD = re.compile(r"\S+")
 
@@ -66,7 +66,7 @@ def article(name: str, words: int, marker: str):
 
 def index(store: Store, encoder: HashEncoder, art) -> None:
     chunks = chunk_article(art, encoder.token_spans, encoder.max_tokens, 3)
-    store.replace(art, chunks, encoder.encode_documents([c.text for c in chunks]))
+    store.replace_many([Version(art, chunks, encoder.encode_documents([c.text for c in chunks]))])
 
 
 @pytest.fixture
@@ -91,11 +91,13 @@ def test_dense_entries_without_a_document_are_deleted_at_open(tmp_path: Path):
     doc = store.documents()[0]
     vectors = store.encoder.encode_documents([c.text for c in chunks])
     store.upsert_dense([(c, doc) for c in chunks], vectors)
-    assert any("in Chroma but not in the manifest" in p for p in store.disagreements())
+    assert {p.kind for p in store.disagreements()} == {"orphan_dense"}
     store.close()
     reopened = Store(tmp_path / "ix", "hash", encoder=HashEncoder())
     assert reopened.disagreements() == []
-    assert reopened.repairs == [f"deleted {len(chunks)} dense entries that no document owns"]
+    assert [(r.kind, r.count, r.done) for r in reopened.repairs] == [
+        ("deleted_orphans", len(chunks), True)
+    ]
     reopened.close()
 
 
@@ -106,13 +108,11 @@ def test_missing_dense_entries_are_reported_then_repaired(tmp_path: Path):
     store.close()
     store = Store(tmp_path / "ix", "hash")
     _ = store.collection
-    assert store.repairs == [
-        "2 chunks are missing from the dense index: run `assistant doctor --repair` to embed "
-        "them again"
-    ]
+    assert [(r.kind, r.count, r.done) for r in store.repairs] == [("reembedded", 2, False)]
+    assert "assistant doctor --repair" in str(store.repairs[0])  # it says how to repair
     store.encoder = HashEncoder()
-    assert len(doctor.check(store)) == 2
-    assert doctor.repair(store) == ["embedded 2 stored chunks the dense index lacked"]
+    assert [p.kind for p in doctor.check(store)] == ["missing_dense"] * 2
+    assert [(r.kind, r.count, r.done) for r in doctor.repair(store)] == [("reembedded", 2, True)]
     assert doctor.check(store) == []
     store.close()
 
@@ -124,8 +124,8 @@ def test_a_broken_lexical_index_is_rebuilt(store: Store):
             "INSERT INTO fts_words(fts_words, rowid, text) SELECT 'delete', rowid, text"
             " FROM chunks LIMIT 1"
         )
-    assert any("fts_words" in p for p in doctor.check(store))
-    assert doctor.repair(store) == ["rebuilt the lexical indexes from the stored chunks"]
+    assert [(p.kind, p.ids) for p in doctor.check(store)] == [("lexical", ("fts_words",))]
+    assert [r.kind for r in doctor.repair(store)] == ["relexed"]
     assert doctor.check(store) == []
     assert {i for i, _ in store.lexical('"alpha"', 10, "words")}
 
@@ -160,7 +160,7 @@ def test_a_dense_index_truncated_by_a_crash_is_moved_aside_and_rebuilt(tmp_path:
     reopened = Store(tmp_path / "ix", "hash", encoder=HashEncoder())
     assert len(reopened.documents()) == 30
     assert len(reopened.dense_ids()) == reopened.chunk_count() > 1000
-    assert "could not be read" in reopened.repairs[0]
+    assert reopened.repairs[0].kind == "moved_aside"
     assert reopened.disagreements() == []
     assert list((tmp_path / "ix").glob("chroma.broken-*"))
     reopened.close()
@@ -171,8 +171,10 @@ def test_a_model_whose_weights_changed_is_detected_and_reembedded(tmp_path: Path
     index(store, store.encoder, article("a", 40, "alpha"))
     store.encoder = HashEncoder(salt="other weights")
     problems = doctor.check(store)
-    assert problems and all("weights changed" in p for p in problems)
-    assert doctor.repair(store)[0].startswith("embedded all")
+    assert problems and {p.kind for p in problems} == {"model_drift"}
+    assert [(r.kind, r.count) for r in doctor.repair(store)] == [
+        ("reembedded", store.chunk_count())
+    ]
     assert doctor.check(store) == []
     store.close()
 
