@@ -101,6 +101,20 @@ def build_embedder(settings: Settings) -> Embedder:
     )
 
 
+def reindex_index(
+    settings: Settings, embedder: Embedder | None = None, progress: Progress | None = None
+) -> int:
+    """Embed the configured index again with the configured model (see ``assistant.reindex``);
+    returns the number of texts embedded."""
+    from assistant.reindex import reindex
+
+    embedder = embedder or build_embedder(settings)
+    with Store(
+        settings.index, embedder.name, chroma_url=settings.chroma_url, any_model=True
+    ) as store:
+        return reindex(store, embedder, progress)
+
+
 def build_assistant(
     settings: Settings | None = None, embedder: Embedder | None = None
 ) -> Assistant:
