@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from assistant.errors import AssistantError, DatasetError
 
 if TYPE_CHECKING:
+    from assistant.config import Settings
     from assistant.factory import Assistant
     from assistant.types import Answer, Passage
 
@@ -37,6 +38,11 @@ def _parser() -> argparse.ArgumentParser:
     remove.add_argument("document", metavar="DOC_ID_OR_PATH")
     doctor = sub.add_parser("doctor", parents=[common], help="check (and repair) the index")
     doctor.add_argument("--repair", action="store_true", help="repair what disagrees")
+    sub.add_parser(
+        "reindex",
+        parents=[common],
+        help="embed the stored chunks again with the configured model (after a model change)",
+    )
     for name, help_text in (("search", "rank passages"), ("ask", "answer with citations")):
         command = sub.add_parser(name, parents=[common], help=help_text)
         command.add_argument("question", nargs="?", metavar="QUESTION")
@@ -85,6 +91,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run(args: argparse.Namespace) -> int:
     if args.command == "import":
         return _import_squad(args)
+    if args.command == "reindex":
+        return _reindex(args.index, args.json)
     if args.command in ("search", "ask") and (args.question is None) == (args.batch is None):
         raise AssistantError(f"Give either a QUESTION or --batch FILE to `{args.command}`.")
     batch = list(read_batch(args.batch)) if getattr(args, "batch", None) else None
@@ -109,17 +117,41 @@ def _run(args: argparse.Namespace) -> int:
         assistant.close()
 
 
-def _open(index: Path | None) -> Assistant:
+def _settings(index: Path | None) -> Settings:
     from pydantic import ValidationError
 
     from assistant.config import Settings
-    from assistant.factory import build_assistant
 
     try:
-        settings = Settings(index=index) if index else Settings()
+        return Settings(index=index) if index else Settings()
     except ValidationError as exc:
         raise AssistantError(f"Invalid setting: {exc}") from None
-    return build_assistant(settings)
+
+
+def _open(index: Path | None) -> Assistant:
+    from assistant.factory import build_assistant
+
+    return build_assistant(_settings(index))
+
+
+def _reindex(index: Path | None, as_json: bool) -> int:
+    from tqdm import tqdm
+
+    from assistant.factory import reindex_index
+
+    settings = _settings(index)
+    with tqdm(total=0, unit="text", desc="reindex", file=sys.stderr) as bar:
+
+        def progress(done: int, total: int, what: str) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        count = reindex_index(settings, progress=progress)
+    if as_json:
+        print(json.dumps({"embedded": count, "model": settings.embedding_model}))
+    else:
+        print(f"embedded {count} chunks and sentences with {settings.embedding_model}")
+    return 0
 
 
 def _ingest(assistant: Assistant, paths: list[str], as_json: bool) -> int:

@@ -39,7 +39,8 @@ def _broken_errors() -> tuple[type[BaseException], ...]:
 
 def open_checked(store: Store) -> None:
     """Open the embedded Chroma; rebuild it if unreadable and drop what no document owns."""
-    failure = probe_in_child(store.directory / "chroma") if store.unclean_marker.exists() else None
+    unclean = store.unclean_marker.exists()
+    failure = probe_in_child(store.directory / "chroma", store.collection_name) if unclean else None
     if failure is None:
         try:
             store.open_dense()
@@ -74,11 +75,11 @@ from chromadb.config import Settings
 from assistant.doctor import _probe
 client = chromadb.PersistentClient(path=sys.argv[1], settings=Settings(anonymized_telemetry=False))
 _probe(client.get_or_create_collection(
-    "chunks", embedding_function=None, configuration={"hnsw": {"space": "cosine"}}))
+    sys.argv[2], embedding_function=None, configuration={"hnsw": {"space": "cosine"}}))
 """
 
 
-def probe_in_child(path: Path) -> str | None:
+def probe_in_child(path: Path, collection: str = "chunks") -> str | None:
     """Why Chroma cannot read the dense index at ``path``, or None when it can.
 
     After a crash the files may be truncated, and Chroma's HNSW loader can then die with a
@@ -91,7 +92,10 @@ def probe_in_child(path: Path) -> str | None:
 
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     done = subprocess.run(
-        [sys.executable, "-c", _PROBE, str(path)], capture_output=True, text=True, env=env
+        [sys.executable, "-c", _PROBE, str(path), collection],
+        capture_output=True,
+        text=True,
+        env=env,
     )
     if done.returncode == 0:
         return None
@@ -132,6 +136,7 @@ def reconcile(store: Store) -> list[Repair]:
 
 def reembed(store: Store, chunk_ids: Sequence[str]) -> None:
     """Embed stored chunks again and write them to the dense index."""
+    assert store.encoder is not None
     for i in range(0, len(chunk_ids), _BATCH):
         items = store.chunks(chunk_ids[i : i + _BATCH])
         vectors = store.encoder.encode_documents([chunk.text for chunk, _ in items])

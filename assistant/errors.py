@@ -67,11 +67,12 @@ class ModelMismatchError(IndexAccessError):
     """The index was built with a different embedding model than the one configured."""
 
     def __init__(self, directory: str | Path, built_with: str, configured: str) -> None:
+        self.built_with, self.configured = built_with, configured
         super().__init__(
             f"The index at {directory} was built with the embedding model {built_with!r}, "
-            f"but {configured!r} is configured. Set ASSISTANT_EMBEDDING_MODEL={built_with!r} "
-            f"to use it, or rebuild it with the new model: delete {directory} and run "
-            "`assistant ingest` on your documents again."
+            f"but {configured!r} is configured. Run `assistant reindex` to embed it again "
+            f"with {configured!r} (sources are not re-read), or set "
+            f"ASSISTANT_EMBEDDING_MODEL={built_with!r} to keep using it."
         )
 
 

@@ -49,6 +49,8 @@ from assistant.types import Article, Chunk, DocumentInfo, Passage, Problem, Repa
 if TYPE_CHECKING:
     import numpy as np
 
+    from assistant.embedding import Embedder
+
 LexicalIndex = Literal["words", "trigram"]
 #: Sentence spans (document offsets) of one article and their unit vectors, row by row.
 SentenceVectors = tuple[Sequence[tuple[int, int]], "np.ndarray"]
@@ -99,7 +101,8 @@ class Store:
         model_id: str,
         *,
         chroma_url: str | None = None,
-        encoder: Any = None,
+        encoder: Embedder | None = None,
+        any_model: bool = False,
     ) -> None:
         self._lock = threading.RLock()
         self.model_id = model_id
@@ -127,21 +130,32 @@ class Store:
         if chroma_url:
             _ = self.collection  # checks the model and fills the cache
         else:
-            self._check_model()
+            self._check_model(any_model)
 
     @property
     def where(self) -> str:
         """The index's location, for messages."""
         return self.chroma_url or str(self.directory)
 
-    def _check_model(self) -> None:
-        row = self.db.execute("SELECT value FROM meta WHERE key = 'embedding_model'").fetchone()
-        if row is None:
+    def _check_model(self, any_model: bool) -> None:
+        """Record the model of a new index; refuse another one (``any_model``: open it
+        anyway, to embed it again: ``assistant.reindex``)."""
+        if (built_with := self.meta("embedding_model")) is None:
             with self.db:
                 self.db.execute("INSERT INTO meta VALUES ('embedding_model', ?)", (self.model_id,))
-        elif row[0] != self.model_id:
+        elif built_with != self.model_id and not any_model:
             self.close()
-            raise ModelMismatchError(self.directory, row[0], self.model_id)
+            raise ModelMismatchError(self.directory, built_with, self.model_id)
+
+    def meta(self, key: str) -> str | None:
+        """A value of the index's meta table (embedding_model, collection)."""
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    @property
+    def collection_name(self) -> str:
+        """The Chroma collection of the current vectors (a reindex writes a new one)."""
+        return self.meta("collection") or COLLECTION
 
     @property
     def collection(self) -> Any:
@@ -165,16 +179,34 @@ class Store:
             path=str(self.directory / "chroma"),
             settings=ChromaSettings(anonymized_telemetry=False),
         )
-        self._collection = self._client.get_or_create_collection(
-            COLLECTION, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
+        self._collection = self.open_collection(self.collection_name)
+
+    def open_collection(self, name: str) -> Any:
+        """A Chroma collection of the open client by name (created if new)."""
+        return self._client.get_or_create_collection(
+            name, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
         )
+
+    def collection_names(self) -> list[str]:
+        """Every collection of the embedded Chroma."""
+        _ = self.collection
+        return [c.name for c in self._client.list_collections()]
+
+    def use_collection(self, name: str) -> None:
+        """Serve the dense index from this collection from now on."""
+        self._collection = self.open_collection(name)
+
+    def drop_collection(self, name: str) -> None:
+        """Delete a collection that no longer holds the index's vectors."""
+        self._client.delete_collection(name)
 
     @property
     def unclean_marker(self) -> Path:
         """Present while Chroma may hold unflushed writes: the owner died if found at open."""
         return self.directory / ".unclean"
 
-    def _mark_unclean(self) -> None:
+    def mark_unclean(self) -> None:
+        """Note that Chroma may now hold unflushed writes (cleared by a clean close)."""
         if not self.chroma_url and self._lock_fd >= 0 and not self.unclean_marker.exists():
             self.unclean_marker.touch()
 
@@ -373,7 +405,7 @@ class Store:
 
         now = datetime.now(UTC).isoformat(timespec="seconds")
         _ = self.collection  # opened and checked before the manifest changes
-        self._mark_unclean()
+        self.mark_unclean()
         self._fresh()
         before = self._synced
         old: set[str] = set()
@@ -415,7 +447,7 @@ class Store:
     def remove(self, doc_id: str) -> None:
         """Delete a document from the manifest, the lexical and the dense index."""
         _ = self.collection  # opened and checked before the manifest changes
-        self._mark_unclean()
+        self.mark_unclean()
         self._fresh()
         before = self._synced
         with self._transaction():

@@ -9,7 +9,12 @@ from assistant.evaluation import GoldQuestion, squad_articles, squad_questions
 from assistant.loading import load_text
 from assistant.types import Article
 
-XQUAD = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "xquad-dev"
+_ROOT = Path(__file__).resolve().parent.parent
+#: ../shared/data/xquad-dev beside a clone; ../../shared/... from a worktree in wt/NAME
+XQUAD = next(
+    (p for p in (r / "shared" / "data" / "xquad-dev" for r in _ROOT.parents[:2]) if p.is_dir()),
+    _ROOT.parent / "shared" / "data" / "xquad-dev",
+)
 
 
 def require_xquad() -> Path:

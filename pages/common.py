@@ -15,8 +15,8 @@ import streamlit as st
 from pydantic import ValidationError
 
 from assistant.config import Settings
-from assistant.errors import AssistantError
-from assistant.factory import Assistant, build_assistant, reconfigured
+from assistant.errors import AssistantError, ModelMismatchError
+from assistant.factory import Assistant, build_assistant, reconfigured, reindex_index
 from assistant.preferences import load_preferences, overrides
 from assistant.types import Passage
 
@@ -86,6 +86,10 @@ def get_assistant(settings: Settings) -> Assistant:
         with index_lock(base.store.directory):
             if not base.documents() and settings.corpus.exists():
                 index_corpus(base)
+    except ModelMismatchError as exc:
+        st.error(str(exc))
+        offer_reindex(settings, exc)
+        st.stop()
     except AssistantError as exc:
         st.error(str(exc))
         st.stop()
@@ -109,6 +113,25 @@ def index_corpus(assistant: Assistant) -> None:
             state="complete",
             expanded=bool(report.failed),
         )
+
+
+def offer_reindex(settings: Settings, mismatch: ModelMismatchError) -> None:
+    """A button that embeds the index again with the configured model, with progress."""
+    if not is_admin(settings):
+        return
+    label = f"Embed the index again with {mismatch.configured}"
+    if not st.button(label, key="reindex", type="primary"):
+        return
+    with st.status("Embedding the stored chunks again…", expanded=True) as status:
+        bar = st.progress(0.0, text="Loading the embedding model…")
+
+        def progress(done: int, total: int, _what: str) -> None:
+            bar.progress(done / total, text=f"{done} of {total} chunks and sentences")
+
+        with index_lock(settings.index.resolve()):
+            count = reindex_index(settings, progress=progress)
+        status.update(label=f"Embedded {count} chunks and sentences", state="complete")
+    st.rerun()
 
 
 def is_admin(settings: Settings) -> bool:

