@@ -9,7 +9,15 @@ from assistant.evaluation import GoldQuestion, squad_articles, squad_questions
 from assistant.loading import load_text
 from assistant.types import Article
 
-XQUAD = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "xquad-dev"
+def _find_xquad() -> Path:
+    """``shared/data/xquad-dev`` beside the checkout (CI) or above it (a worktree)."""
+    for folder in Path(__file__).resolve().parents[1:]:
+        if (folder / "shared" / "data" / "xquad-dev").is_dir():
+            return folder / "shared" / "data" / "xquad-dev"
+    return Path(__file__).resolve().parents[2] / "shared" / "data" / "xquad-dev"
+
+
+XQUAD = _find_xquad()
 
 
 def require_xquad() -> Path:

@@ -13,7 +13,15 @@ from assistant.factory import Assistant, build_assistant, build_embedder
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
-XQUAD = ROOT.parent / "shared" / "data" / "xquad-dev"
+#: xquad-dev beside the checkout (CI: ROOT.parent/shared) or further up (a worktree).
+XQUAD = next(
+    (
+        folder / "shared" / "data" / "xquad-dev"
+        for folder in ROOT.parents
+        if (folder / "shared" / "data" / "xquad-dev").is_dir()
+    ),
+    ROOT.parent / "shared" / "data" / "xquad-dev",
+)
 
 
 @pytest.fixture(scope="session")
