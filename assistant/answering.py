@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from assistant import prompts
-from assistant.attribution import quotations, speakers
+from assistant.attribution import person_key, quotations, speakers
 from assistant.chunking import MIN_QUOTED_CHARS, split_sentences
 from assistant.loading import detect_language
 from assistant.retrieval import content_words, fold
@@ -32,6 +32,7 @@ from assistant.text import (
     QUESTION_WORDS,
     QUOTE_MARKS,
     SAYING,
+    STOPWORDS,
     WORD,
     quotes_for,
     words,
@@ -95,6 +96,20 @@ def restates(question_words: Sequence[str], text: str) -> bool:
 def asks_opinions(question: str) -> bool:
     """A question about what people think, expect or say."""
     return any(w in OPINION for w in words(question))
+
+
+def full_names(question: str) -> list[str]:
+    """Runs of two or more capitalised words after the question's first word ("Emmanuel
+    Macron"): the persons (or things) a question names in full."""
+    runs = re.findall(r"(?<=\s)[A-ZÀ-ÖØ-ÞĀ-Ž][\w-]+(?:\s+[A-ZÀ-ÖØ-ÞĀ-Ž][\w-]+)+", question)
+    return [r for r in runs if not all(w.lower() in STOPWORDS for w in r.split())]
+
+
+def speaks(names: Sequence[str], who: Sequence[str | None]) -> bool:
+    """Whether any of the names is a speaker (no names: nobody in particular is asked
+    about, so yes)."""
+    speakers = {person_key(p) for p in who if p}
+    return not names or any(person_key(n) in speakers for n in names)
 
 
 def balanced(text: str) -> str:
@@ -230,7 +245,10 @@ class ExtractiveAnswerer:
         relevance = self.relevance(evidence, sentences)
         if asks_opinions(question):
             who = self.speakers(sentences)
-            chosen = self._by_person(relevance, who, asked)
+            if not speaks(full_names(question), who):
+                return Answer(question, prompts.ABSTAIN, abstained=True, passages=tuple(passages))
+            limit = self.threshold_for(question, best.language)
+            chosen = self._by_person(relevance, confidence >= limit, who, asked)
             if chosen:
                 chosen.sort(key=lambda i: (sentences[i].rank, sentences[i].start))
                 quoted = [sentences[i] for i in chosen]
@@ -277,20 +295,24 @@ class ExtractiveAnswerer:
         return text[start:end], start
 
     def _by_person(
-        self, scores: np.ndarray, who: Sequence[str | None], asked: Sequence[str]
+        self,
+        scores: np.ndarray,
+        confident: np.ndarray,
+        who: Sequence[str | None],
+        asked: Sequence[str],
     ) -> list[int]:
-        """One best sentence per person whose best sentence scores near the best person's;
-        only the persons the question names, if it names any."""
-        named = {p for p in who if p and max(word_matches(asked, p), default=0.0) >= 0.8}
+        """The best sentence of each person with a sentence confident enough, best person
+        first, at most ``max_sentences``; none when the question names one of them (then
+        it asks about that person, not for a round of views)."""
+        keys = {person_key(w) for w in asked}
+        if any(p and person_key(p) in keys for p in who):
+            return []
         best: dict[str, int] = {}
         for i in np.argsort(-scores):
             person = who[i]
-            if person and person not in best and (not named or person in named):
+            if person and person not in best and confident[i]:
                 best[person] = int(i)
-        if not best:
-            return []
-        floor = self.keep_ratio * max(float(scores[i]) for i in best.values())
-        return [i for i in best.values() if scores[i] >= floor][: max(self.max_sentences, 4)]
+        return list(best.values())[: self.max_sentences]
 
     def evidence(self, question: str, sentences: Sequence[Sentence]) -> Evidence:
         """How each sentence relates to the question, by embedding and by spelling."""

@@ -9,6 +9,7 @@ from assistant.evaluation import GoldQuestion, squad_articles, squad_questions
 from assistant.loading import load_text
 from assistant.types import Article
 
+
 def _find_xquad() -> Path:
     """``shared/data/xquad-dev`` beside the checkout (CI) or above it (a worktree)."""
     for folder in Path(__file__).resolve().parents[1:]:
