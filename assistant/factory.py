@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from assistant.answering import ExtractiveAnswerer
 from assistant.chat import Condenser, KeywordCondenser, LLMCondenser, Turn, history_search
 from assistant.config import Settings
-from assistant.embedding import SentenceEmbeddings
+from assistant.embedding import Embedder, build
 from assistant.ingestion import Ingestor, IngestReport, Progress
 from assistant.loading import Limits
 from assistant.retrieval import HybridSearcher, PassageRetriever
@@ -31,7 +31,7 @@ class Assistant:
     """One open index with its model, searcher and answerer."""
 
     settings: Settings
-    embedder: SentenceEmbeddings
+    embedder: Embedder
     store: Store
     searcher: HybridSearcher
     answerer: Answerer
@@ -94,15 +94,18 @@ class Assistant:
         self.close()
 
 
-def build_embedder(settings: Settings) -> SentenceEmbeddings:
+def build_embedder(settings: Settings) -> Embedder:
     """The configured embedding model (loaded lazily, on first use)."""
-    return SentenceEmbeddings(
-        settings.embedding_model, expected_sha256=settings.expected_sha256(), device=settings.device
+    return build(
+        settings.embedding_model,
+        expected_sha256=settings.expected_sha256(),
+        device=settings.device,
+        threads=settings.embedding_threads,
     )
 
 
 def build_assistant(
-    settings: Settings | None = None, embedder: SentenceEmbeddings | None = None
+    settings: Settings | None = None, embedder: Embedder | None = None
 ) -> Assistant:
     """Open the configured index with the configured model (an embedder may be shared)."""
     settings = settings or Settings()
@@ -128,7 +131,7 @@ def build_assistant(
 
 
 def build_answerer(
-    settings: Settings, embedder: SentenceEmbeddings, store: Store
+    settings: Settings, embedder: Embedder, store: Store
 ) -> tuple[Answerer, Condenser]:
     """The configured answerer (the extractive one is also the LLM's fallback) and the
     condenser that makes follow-up questions standalone."""
@@ -152,7 +155,7 @@ def reconfigured(assistant: Assistant, settings: Settings) -> Assistant:
 
 
 def build_llm(
-    settings: Settings, embedder: SentenceEmbeddings, fallback: Answerer | None = None
+    settings: Settings, embedder: Embedder, fallback: Answerer | None = None
 ) -> tuple[Answerer, Condenser]:
     """The configured LLM answerer (built lazily, on first question) and its condenser."""
     from assistant.llm import (

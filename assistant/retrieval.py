@@ -17,7 +17,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
@@ -27,6 +27,9 @@ from pydantic import ConfigDict
 from assistant.store import Store
 from assistant.text import STOPWORDS, WORD
 from assistant.types import Passage
+
+if TYPE_CHECKING:
+    from assistant.embedding import Embedder
 
 
 def content_words(text: str) -> list[str]:
@@ -89,7 +92,7 @@ class HybridSearcher:
     """Dense and lexical search over one store, fused into one ranking."""
 
     def __init__(
-        self, store: Store, embedder: Any, *, fusion: Fusion | None = None, depth: int = 50
+        self, store: Store, embedder: Embedder, *, fusion: Fusion | None = None, depth: int = 50
     ) -> None:
         self.store = store
         self.embedder = embedder

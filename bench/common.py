@@ -9,16 +9,12 @@ from assistant.evaluation import GoldQuestion, squad_articles, squad_questions
 from assistant.loading import load_text
 from assistant.types import Article
 
-
-def _find_xquad() -> Path:
-    """``shared/data/xquad-dev`` beside the checkout (CI) or above it (a worktree)."""
-    for folder in Path(__file__).resolve().parents[1:]:
-        if (folder / "shared" / "data" / "xquad-dev").is_dir():
-            return folder / "shared" / "data" / "xquad-dev"
-    return Path(__file__).resolve().parents[2] / "shared" / "data" / "xquad-dev"
-
-
-XQUAD = _find_xquad()
+_ROOT = Path(__file__).resolve().parent.parent
+#: ../shared/data/xquad-dev beside a clone; ../../shared/... from a worktree in wt/NAME
+XQUAD = next(
+    (p for p in (r / "shared" / "data" / "xquad-dev" for r in _ROOT.parents[:2]) if p.is_dir()),
+    _ROOT.parent / "shared" / "data" / "xquad-dev",
+)
 
 
 def require_xquad() -> Path:

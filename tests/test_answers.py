@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import CORPUS, XQUAD
 
 from assistant.answering import balanced, restates
 from assistant.attribution import person_key, quotations, speakers
@@ -16,8 +17,6 @@ from assistant.evaluation import squad_articles
 from assistant.factory import Assistant, build_assistant
 from assistant.retrieval import content_words, fold
 from assistant.types import Answer
-
-from conftest import CORPUS, XQUAD
 
 ARTICLE = CORPUS / "tokayev-visit.de.txt"
 TEXT = ARTICLE.read_text(encoding="utf-8")
