@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from assistant import prompts
-from assistant.attribution import person_key, quotations, speakers
+from assistant.attribution import Speaker, attributions, person_key, quotations
 from assistant.chunking import MIN_QUOTED_CHARS, split_sentences
 from assistant.loading import detect_language
 from assistant.retrieval import content_words, fold
@@ -105,11 +105,14 @@ def full_names(question: str) -> list[str]:
     return [r for r in runs if not all(w.lower() in STOPWORDS for w in r.split())]
 
 
-def speaks(names: Sequence[str], who: Sequence[str | None]) -> bool:
-    """Whether any of the names is a speaker (no names: nobody in particular is asked
-    about, so yes)."""
-    speakers = {person_key(p) for p in who if p}
+def speaks(names: Sequence[str], speakers: set[str]) -> bool:
+    """Whether any of the names is one of the speakers (by ``person_key``); no names:
+    nobody in particular is asked about, so yes."""
     return not names or any(person_key(n) in speakers for n in names)
+
+
+def _unit(vector: np.ndarray) -> np.ndarray:
+    return vector / (np.linalg.norm(vector) or 1.0)
 
 
 def balanced(text: str) -> str:
@@ -185,6 +188,7 @@ class Evidence:
     overlap: np.ndarray
     weighted: np.ndarray
     vectors: np.ndarray
+    question: np.ndarray
 
     def confidence(self) -> np.ndarray:
         """How surely each sentence is on the question's topic (about 0..1).
@@ -230,9 +234,11 @@ class ExtractiveAnswerer:
     def answer(self, question: str, passages: Sequence[Passage]) -> Answer:
         """Quote the sentences that answer the question, or abstain."""
         asked = [fold(w) for w in content_words(question)]
+        # a round of views reads every passage: each person may speak in another one
+        considered = passages if asks_opinions(question) else passages[: self.passages_considered]
         sentences = [
             s
-            for s in candidate_sentences(passages[: self.passages_considered])
+            for s in candidate_sentences(considered)
             if not restates(asked, s.text) and not self._already_said(s.text)
         ]
         if not sentences:
@@ -245,11 +251,11 @@ class ExtractiveAnswerer:
         relevance = self.relevance(evidence, sentences)
         if asks_opinions(question):
             who = self.speakers(sentences)
-            if not speaks(full_names(question), who):
+            names = {person_key(s.name) for s in who if s}
+            if not speaks(full_names(question), names):
                 return Answer(question, prompts.ABSTAIN, abstained=True, passages=tuple(passages))
-            limit = self.threshold_for(question, best.language)
-            chosen = self._by_person(relevance, confidence >= limit, who, asked)
-            if chosen:
+            if names and not names & {person_key(w) for w in asked}:  # a round of views
+                chosen = self._by_person(relevance, evidence, who)
                 chosen.sort(key=lambda i: (sentences[i].rank, sentences[i].start))
                 quoted = [sentences[i] for i in chosen]
                 return _cite(question, quoted, passages, [who[i] for i in chosen])
@@ -267,14 +273,14 @@ class ExtractiveAnswerer:
         sentence = plain_words(text)
         return any(sentence in earlier for earlier in self.said)
 
-    def speakers(self, sentences: Sequence[Sentence]) -> list[str | None]:
+    def speakers(self, sentences: Sequence[Sentence]) -> list[Speaker | None]:
         """Who says each sentence, read from its document around it (else its passage)."""
-        out: list[str | None] = [None] * len(sentences)
+        out: list[Speaker | None] = [None] * len(sentences)
         for doc_id in dict.fromkeys(s.passage.doc_id for s in sentences):
             mine = [i for i, s in enumerate(sentences) if s.passage.doc_id == doc_id]
             text, offset = self._context(doc_id, [sentences[i] for i in mine])
             spans = split_sentences(text)
-            found = speakers(text, spans)
+            found = attributions(text, spans)
             starts = [span.start + offset for span in spans]
             for i in mine:
                 k = bisect.bisect_right(starts, sentences[i].start) - 1
@@ -295,24 +301,25 @@ class ExtractiveAnswerer:
         return text[start:end], start
 
     def _by_person(
-        self,
-        scores: np.ndarray,
-        confident: np.ndarray,
-        who: Sequence[str | None],
-        asked: Sequence[str],
+        self, scores: np.ndarray, evidence: Evidence, who: Sequence[Speaker | None]
     ) -> list[int]:
-        """The best sentence of each person with a sentence confident enough, best person
-        first, at most ``max_sentences``; none when the question names one of them (then
-        it asks about that person, not for a round of views)."""
-        keys = {person_key(w) for w in asked}
-        if any(p and person_key(p) in keys for p in who):
-            return []
-        best: dict[str, int] = {}
-        for i in np.argsort(-scores):
-            person = who[i]
-            if person and person not in best and confident[i]:
-                best[person] = int(i)
-        return list(best.values())[: self.max_sentences]
+        """The persons whose sentences as a whole are nearest the question (at most
+        ``max_sentences``), each with their best sentence that says who speaks."""
+        people: dict[str, list[int]] = {}
+        for i, speaker in enumerate(who):
+            if speaker:
+                people.setdefault(speaker.name, []).append(i)
+        question = evidence.question
+        nearness = {
+            name: float(_unit(evidence.vectors[idx].mean(axis=0)) @ question)
+            for name, idx in people.items()
+        }
+        chosen = []
+        for name in sorted(people, key=lambda n: -nearness[n])[: self.max_sentences]:
+            idx = people[name]
+            reported = [i for i in idx if who[i].reported] or idx  # type: ignore[union-attr]
+            chosen.append(max(reported, key=lambda i: scores[i]))
+        return chosen
 
     def evidence(self, question: str, sentences: Sequence[Sentence]) -> Evidence:
         """How each sentence relates to the question, by embedding and by spelling."""
@@ -325,6 +332,7 @@ class ExtractiveAnswerer:
             overlap=np.array([word_overlap(words, t) for t in texts]),
             weighted=weighted_overlap(words, texts),
             vectors=vectors,
+            question=q,
         )
 
     def relevance(self, evidence: Evidence, sentences: Sequence[Sentence]) -> np.ndarray:
@@ -371,7 +379,7 @@ def _cite(
     question: str,
     sentences: Sequence[Sentence],
     passages: Sequence[Passage],
-    who_said: Sequence[str | None] = (),
+    who_said: Sequence[Speaker | None] = (),
 ) -> Answer:
     """The answer: each sentence cited; with persons, one line per person, quoted."""
     citations = tuple(
@@ -384,7 +392,7 @@ def _cite(
     for n, (s, person) in enumerate(zip(sentences, who_said, strict=True), 1):
         opening, closing = quotes_for(s.passage.language)
         quote = f"{opening}{balanced(s.text).strip(QUOTE_MARKS + ' ')}{closing}"
-        lines.append(f"{person}: {quote} [{n}]" if person else f"{quote} [{n}]")
+        lines.append(f"{person.name}: {quote} [{n}]" if person else f"{quote} [{n}]")
     return Answer(question, "\n".join(lines), citations, passages=tuple(passages))
 
 

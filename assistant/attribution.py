@@ -141,6 +141,20 @@ def _run(tokens: list[tuple[str, int]], lowered: list[str], i: int) -> list[str]
 
 def speakers(text: str, sentences: Sequence[Span]) -> list[str | None]:
     """The speaker of each sentence (its surname as first written), or None."""
+    return [s.name if s else None for s in attributions(text, sentences)]
+
+
+@dataclass(frozen=True)
+class Speaker:
+    """Who says a sentence, and whether the sentence itself says so ("X sagte, dass ...",
+    "so der Experte": reported) or only lies inside X's quotation."""
+
+    name: str
+    reported: bool
+
+
+def attributions(text: str, sentences: Sequence[Span]) -> list[Speaker | None]:
+    """The speaker of each sentence, or None."""
     quotes = quotations(text)
     mentions = [_mention(_outside(text, s, quotes)) for s in sentences]
     names: dict[str, str] = {}
@@ -153,7 +167,11 @@ def speakers(text: str, sentences: Sequence[Span]) -> list[str | None]:
             resolved.append(last)
         else:
             resolved.append(last if mention.role else None)
-    return [_quoted_speaker(i, resolved, sentences, quotes) for i in range(len(sentences))]
+    out: list[Speaker | None] = []
+    for i, own in enumerate(resolved):
+        quoted = own or _quoted_speaker(i, resolved, sentences, quotes)
+        out.append(Speaker(quoted, own is not None) if quoted else None)
+    return out
 
 
 def _quoted_speaker(

@@ -290,4 +290,3 @@ def test_highlight_html_escapes_everything_but_the_mark(text: str, a: int, b: in
     assert html.unescape(quote) == text[start:end]
     assert html.unescape(MARKED.sub(lambda m: m.group(1), out)) == text
     assert "<" not in MARKED.sub("", out) and ">" not in MARKED.sub("", out)
-
