@@ -69,8 +69,8 @@ LANGUAGES: dict[str, Language] = {
         behauptete""",
         attributing="laut zufolge so",
         question_words="was wie wer wann warum welche welcher welches ob wo",
-        opinion="""denken denkt erwarten erwartet erwartungen sagen sagt meinen meint glauben
-        glaubt meinung ansicht halten hält""",
+        opinion="""denken denkt erwarten erwartet erwartungen sagen sagt sagte gesagt meinen
+        meint glauben glaubt meinung ansicht halten hält""",
         quotes=("„", "“"),
     ),
     "fr": Language(
@@ -85,7 +85,7 @@ LANGUAGES: dict[str, Language] = {
         attributing="selon",
         question_words="ce comment qui quand pourquoi quel quelle si où",
         opinion="""pense pensent attend attendent attendre dit disent avis opinion croit
-        croient estiment""",
+        croient estiment déclaré""",
         quotes=("« ", " »"),
     ),
     "es": Language(
@@ -99,8 +99,8 @@ LANGUAGES: dict[str, Language] = {
         señaló añadió opina opinan espera esperan""",
         attributing="según",
         question_words="qué cómo quién cuándo por cuál si dónde",
-        opinion="""piensa piensan espera esperan esperar dice dicen opina opinan opinión cree
-        creen""",
+        opinion="""piensa piensan espera esperan esperar dice dicen dijo opina opinan opinión
+        cree creen""",
         quotes=("«", "»"),
     ),
 }

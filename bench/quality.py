@@ -1,6 +1,6 @@
 """Answer quality on xquad-dev: our index beside the LangChain tutorial pipeline, one table.
 
-    .venv/bin/python bench/quality.py [--every N] [--model NAME]
+    .venv/bin/python bench/quality.py [--every N] [--model NAME] [--half even|odd]
 
 Both are built in this run on the same German articles with the same embedding model (the
 default, or ``--model``). The tutorial pipeline is RecursiveCharacterTextSplitter(1000, 200)
@@ -153,7 +153,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--every", type=int, default=1, help="use every n-th question only")
     parser.add_argument("--model", help="embedding model (default: the default)")
+    parser.add_argument(
+        "--half",
+        choices=("even", "odd", "all"),
+        default="all",
+        help="questions 0, 2, 4, ... (the tuning half) or 1, 3, 5, ... (held out)",
+    )
     args = parser.parse_args()
+    first = {"even": 0, "odd": 1, "all": 0}[args.half]
+    step = 1 if args.half == "all" else 2
     articles = german_articles()
     embedder = Remembering(Settings(embedding_model=args.model) if args.model else Settings())
     retrieval, answers = [], []
@@ -161,7 +169,7 @@ def main() -> None:
         ours = our_index(articles, Path(tmp) / "ours", embedder)
         chroma, embeddings = tutorial_index(articles, Path(tmp) / "tutorial", embedder)
         for language, questions in gold_questions().items():
-            questions = questions[:: args.every]
+            questions = questions[first::step][:: args.every]
             embedder.encode_queries([q.question for q in questions])
             theirs = tutorial_ranker(chroma, embeddings, questions)
             for name, rank in (("tutorial", theirs), ("ours", _texts(ours))):
