@@ -122,6 +122,16 @@ def balanced(text: str) -> str:
     return " ".join(kept.split())
 
 
+def spoken(text: str) -> str:
+    """The words a sentence quotes when it closes a quotation and then names the speaker
+    ("… werden“, so der Experte." → "… werden"): the name is printed before the quote."""
+    paired = {i for q in quotations(text) for i in range(q.start, q.end)}
+    ends = [i for i, c in enumerate(text) if c in QUOTE_MARKS and i not in paired]
+    if ends and re.match(r"\s*,\s*\w", text[ends[-1] + 1 :]):
+        return text[: ends[-1]]
+    return text
+
+
 def plain_words(text: str) -> str:
     """A text's words only, to tell whether one text holds another's sentence."""
     return " ".join(words(text))
@@ -391,7 +401,7 @@ def _cite(
     lines = []
     for n, (s, person) in enumerate(zip(sentences, who_said, strict=True), 1):
         opening, closing = quotes_for(s.passage.language)
-        quote = f"{opening}{balanced(s.text).strip(QUOTE_MARKS + ' ')}{closing}"
+        quote = f"{opening}{balanced(spoken(s.text)).strip(QUOTE_MARKS + ' ')}{closing}"
         lines.append(f"{person.name}: {quote} [{n}]" if person else f"{quote} [{n}]")
     return Answer(question, "\n".join(lines), citations, passages=tuple(passages))
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import CORPUS, XQUAD
 
-from assistant.answering import balanced, restates
+from assistant.answering import balanced, restates, spoken
 from assistant.attribution import person_key, quotations, speakers
 from assistant.chat import Conversation
 from assistant.chunking import split_sentences
@@ -71,7 +71,7 @@ def test_experts_are_named_in_the_answer_with_their_points(library: Assistant) -
     named = {line.split(":", 1)[0] for line in answer.text.splitlines()}
     assert set(EXPERTS) <= named, answer.text
     for c in answer.citations:  # each quote appears, balanced, in the text the reader reads
-        assert balanced(c.quote).strip('„“" ') in answer.text
+        assert balanced(spoken(c.quote)).strip('„“" ') in answer.text
     assert "keine bahnbrechenden" in answer.text or "keine Durchbrüche" in answer.text  # his point
     assert "Experten sagten, was sie" not in answer.text
 
