@@ -6,6 +6,11 @@ word overlap weighted by each word's rarity among the candidates, drops near-dup
 cites each one with a numbered marker. Whether to answer at all is decided by a separate,
 calibrated confidence (``Evidence.confidence``). It cannot say anything the articles do not
 say.
+
+A sentence that only restates the question is never quoted, nor one quoted before in the
+conversation. A question about what people think, expect or say gets a round of views: one
+sentence per person (``assistant.attribution``), the persons nearest the question first,
+each line opening with the speaker's name.
 """
 
 from __future__ import annotations
