@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from assistant.text import ABBREVIATIONS, BOILERPLATE_AFTER
 from assistant.types import Article, Chunk
 
 #: Maps a text to the character spans of its tokens (no special tokens).
@@ -20,10 +21,11 @@ TokenSpans = Callable[[str], Sequence[tuple[int, int]]]
 _END = re.compile(r"[.!?…]+[\"'»«“”‘’)\]]*(?=\s)|\n")
 _BLANK_LINE = re.compile(r"\n[^\S\n]*\n")
 _NEXT_STARTS_SENTENCE = re.compile(r"\s*[\"'„“«»(\[]?[A-ZÀ-ÖØ-ÞĀ-Ž0-9]")
-_NO_BREAK_BEFORE_DOT = re.compile(
-    r"(?:\b(?:[A-Za-zÄÖÜ]|\d{1,2}|Dr|Prof|Nr|Mr|Mrs|Ms|St|vs|bzw|ca|usw|etc|vgl|Abs|Art|"
-    r"Jh|Mio|Mrd|z\.\s?B|d\.\s?h|u\.\s?a|e\.\s?g|i\.\s?e|dh|ggf|inkl|Hr|Fr)\.)$"
-)
+# The word before a full stop, with the abbreviation's own earlier parts ("z. B", "e.g").
+_WORD_BEFORE_DOT = re.compile(r"(?:^|(?<=[\s(\[„“\"'«»]))((?:\w{1,3}\.\s?)*\w+)\.$")
+_LINE_END = re.compile(r"[.!?…:;\"'»«“”‘’)\]]$")
+# A line this long that stops without punctuation was wrapped (a PDF line), not a heading.
+WRAPPED_LINE_CHARS = 50
 
 
 @dataclass(frozen=True)
@@ -41,7 +43,10 @@ def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[S
     begin = start
     for match in _END.finditer(text, start, end):
         cut = match.end()
-        if match.group() != "\n" and not _is_boundary(text, begin, cut, end):
+        if match.group() == "\n":
+            if not _is_line_boundary(text, match.start(), end):
+                continue
+        elif not _is_boundary(text, begin, cut, end):
             continue
         _append_trimmed(spans, text, begin, cut)
         begin = cut
@@ -63,10 +68,32 @@ def quoted_sentences(chunk: Chunk) -> list[tuple[int, int]]:
 
 
 def _is_boundary(text: str, begin: int, cut: int, end: int) -> bool:
+    if BOILERPLATE_AFTER.match(text, cut, end):
+        return True
     if not _NEXT_STARTS_SENTENCE.match(text, cut, end):
         return False
-    before = text[max(begin, cut - 12) : cut].rstrip("\"'»«“”‘’)]")
-    return not (before.endswith(".") and _NO_BREAK_BEFORE_DOT.search(before))
+    before = text[max(begin, cut - 16) : cut].rstrip("\"'»«“”‘’)]")
+    if not before.endswith("."):
+        return True
+    word = _WORD_BEFORE_DOT.search(before)
+    if word is None:
+        return True
+    token = re.sub(r"\s", "", word.group(1)).lower()
+    short = len(token) == 1 or (token.isdigit() and len(token) <= 2)  # initials, ordinals
+    return not (short or token in ABBREVIATIONS)
+
+
+def _is_line_boundary(text: str, newline: int, end: int) -> bool:
+    """A line break ends a sentence unless it wraps one: a long line that stops without
+    punctuation, or any line followed by one in lower case, goes on in the next line."""
+    line = text[text.rfind("\n", 0, newline) + 1 : newline].rstrip()
+    rest = text[newline + 1 : end]
+    following = rest.lstrip(" \t")
+    if not line or not following or following.startswith("\n") or _LINE_END.search(line):
+        return True
+    if line.endswith("-") or following[0].islower():
+        return False
+    return len(line) < WRAPPED_LINE_CHARS
 
 
 def _append_trimmed(spans: list[Span], text: str, start: int, end: int) -> None:

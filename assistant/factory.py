@@ -73,7 +73,10 @@ class Assistant:
 
         standalone = self.condenser.condense(question, history) if history else question
         passages = history_search(self.search, question, standalone, history, self.settings.k)
-        for event in answer_stream(self.answerer, standalone, passages):
+        answerer = self.answerer
+        if history and isinstance(answerer, ExtractiveAnswerer):  # no repeats in a follow-up
+            answerer = answerer.excluding([turn.answer for turn in history])
+        for event in answer_stream(answerer, standalone, passages):
             yield replace(event, question=question) if isinstance(event, Answer) else event
 
     def retriever(self) -> PassageRetriever:
@@ -152,6 +155,7 @@ def build_answerer(
         threshold=settings.abstain_threshold,
         crosslingual_threshold=settings.abstain_threshold_crosslingual,
         sentence_vectors=store.sentence_vectors,
+        documents=store.document_text,
     )
     if settings.answerer == "extractive":
         return extractive, KeywordCondenser()

@@ -14,7 +14,6 @@ tried in docs/benchmarks.md).
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,30 +25,16 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
 from assistant.store import Store
+from assistant.text import STOPWORDS, WORD
 from assistant.types import Passage
 
 if TYPE_CHECKING:
     from assistant.embedding import Embedder
 
-_WORD = re.compile(r"\w+", re.UNICODE)
-
-# Function words of the questions' usual languages (English, German): they carry no topic.
-_STOPWORD_TEXT = """
-a an and are as at be been by did do does for from had has have how in is it its of on or
-that the their there these this to was were what when where which who whom whose why will
-with would can could about into than then they them he she his her you your we our
-der die das den dem des ein eine einer eines einem einen und oder aber ist sind war waren
-wird werden wurde wurden hat haben hatte hatten im am auf aus bei mit nach von vor zu zum
-zur für über unter um wie was wer wen wem wessen wo wann warum welche welcher welches
-welchen welchem sich es er sie ihr ihre ihren ihrem ihres sein seine seiner seinen seinem
-seines nicht auch als dass so noch nur durch bis gegen ohne
-"""
-STOPWORDS = frozenset(_STOPWORD_TEXT.split())
-
 
 def content_words(text: str) -> list[str]:
     """Lower-cased words of a question, without stopwords, in order, without repeats."""
-    words = [w.lower() for w in _WORD.findall(text)]
+    words = [w.lower() for w in WORD.findall(text)]
     return list(dict.fromkeys(w for w in words if w not in STOPWORDS))
 
 

@@ -556,6 +556,18 @@ class Store:
         return out
 
     @_locked
+    def document_text(self, doc_id: str) -> str:
+        """A document's text rebuilt from its chunks, at its offsets (the blanks between
+        chunks, which end sentences, become line breaks); empty when it is unknown."""
+        rows = self.db.execute(
+            'SELECT text, start, "end" FROM chunks WHERE doc_id = ? ORDER BY start', (doc_id,)
+        ).fetchall()
+        out = ["\n"] * max((end for _, _, end in rows), default=0)
+        for text, start, end in rows:
+            out[start:end] = text
+        return "".join(out)
+
+    @_locked
     def sentence_vectors(self, keys: Sequence[tuple[str, int, int]]) -> dict[tuple, np.ndarray]:
         """Stored unit vectors of sentences, by (doc id, start, end); unknown keys are absent."""
         import numpy as np

@@ -1,6 +1,6 @@
 """Answer quality on xquad-dev: our index beside the LangChain tutorial pipeline, one table.
 
-    .venv/bin/python bench/quality.py [--every N] [--model NAME]
+    .venv/bin/python bench/quality.py [--every N] [--model NAME] [--half even|odd]
 
 Both are built in this run on the same German articles with the same embedding model (the
 default, or ``--model``). The tutorial pipeline is RecursiveCharacterTextSplitter(1000, 200)
@@ -153,23 +153,40 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--every", type=int, default=1, help="use every n-th question only")
     parser.add_argument("--model", help="embedding model (default: the default)")
+    parser.add_argument(
+        "--half",
+        choices=("even", "odd", "all"),
+        default="all",
+        help="questions 0, 2, 4, ... (the tuning half) or 1, 3, 5, ... (held out)",
+    )
+    parser.add_argument("--ours-only", action="store_true", help="skip the tutorial pipeline")
     args = parser.parse_args()
+    first = {"even": 0, "odd": 1, "all": 0}[args.half]
+    step = 1 if args.half == "all" else 2
     articles = german_articles()
     embedder = Remembering(Settings(embedding_model=args.model) if args.model else Settings())
     retrieval, answers = [], []
     with tempfile.TemporaryDirectory() as tmp:
         ours = our_index(articles, Path(tmp) / "ours", embedder)
-        chroma, embeddings = tutorial_index(articles, Path(tmp) / "tutorial", embedder)
+        if not args.ours_only:
+            chroma, embeddings = tutorial_index(articles, Path(tmp) / "tutorial", embedder)
         for language, questions in gold_questions().items():
-            questions = questions[:: args.every]
+            questions = questions[first::step][:: args.every]
             embedder.encode_queries([q.question for q in questions])
-            theirs = tutorial_ranker(chroma, embeddings, questions)
-            for name, rank in (("tutorial", theirs), ("ours", _texts(ours))):
+            rankers = [("ours", _texts(ours))]
+            if not args.ours_only:
+                theirs = tutorial_ranker(chroma, embeddings, questions)
+                rankers.insert(0, ("tutorial", theirs))
+            for name, rank in rankers:
                 cells = retrieval_row(rank, questions, f"{language} {name}")
                 retrieval.append(
                     f"| {language} | {name} | " + " | ".join(f"{x:.3f}" for x in cells) + " |"
                 )
-            simple = top_sentence_containment(theirs, embedder, questions)
+            simple = (
+                float("nan")
+                if args.ours_only
+                else top_sentence_containment(theirs, embedder, questions)
+            )
             held = our_containment(ours, questions)
             halves = [abstention(articles, questions, embedder, keep) for keep in (0, 1)]
             answers.append(

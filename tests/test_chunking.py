@@ -93,6 +93,24 @@ max_tokens_st = st.integers(min_value=1, max_value=30)
         ("Er kam.\n\n  Sie ging.  ", ["Er kam.", "Sie ging."]),
         ("Er sagte: „Wir kommen.“ Dann ging er.", ["Er sagte: „Wir kommen.“", "Dann ging er."]),
         ('Sie fragte: "Wann?" Niemand wusste es.', ['Sie fragte: "Wann?"', "Niemand wusste es."]),
+        (
+            "He came on Feb. 9 to Moscow. Then he left.",
+            ["He came on Feb. 9 to Moscow.", "Then he left."],
+        ),
+        ("Die EAWU (dh die Union) wächst. Gut.", ["Die EAWU (dh die Union) wächst.", "Gut."]),
+        ("Das gilt z. B. für Kasan. Gut.", ["Das gilt z. B. für Kasan.", "Gut."]),
+        ("Il arrive le 10 janv. à Moscou. Bon.", ["Il arrive le 10 janv. à Moscou.", "Bon."]),
+        (
+            "Eine lange Zeile aus einem PDF, die mitten im Satz umbricht und\nKasachstan nennt.",
+            ["Eine lange Zeile aus einem PDF, die mitten im Satz umbricht und\nKasachstan nennt."],
+        ),
+        ("ein Wort am Zeilen-\nende.", ["ein Wort am Zeilen-\nende."]),
+        (
+            "Experten erwarten wenig\nFjodor Lukjanow sagte es.",
+            ["Experten erwarten wenig", "Fjodor Lukjanow sagte es."],
+        ),
+        ("Das schloss er.\nbbabo.Net", ["Das schloss er.", "bbabo.Net"]),
+        ("Das schloss er. bbabo.Net", ["Das schloss er.", "bbabo.Net"]),
     ],
 )
 def test_split_sentences_cases(text: str, sentences: list[str]) -> None:

@@ -75,7 +75,7 @@ def test_project_question_set_quotes_the_corpus():
     questions = load_dataset(ROOT / "corpus" / "questions.jsonl")
     answerable = [q for q in questions if q.answerable]
     assert len(answerable) >= 20 and len(questions) - len(answerable) >= 5
-    assert {q.language for q in questions} == {"en", "de"}
+    assert {q.language for q in questions} == {"en", "de", "fr", "es"}
     for q in answerable:
         ref = q.reference_passages[0]
         text = (ROOT / "corpus" / str(ref.source)).read_text(encoding="utf-8")

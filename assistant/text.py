@@ -1,0 +1,139 @@
+"""Text rules of each language, in one place: words, stopwords, abbreviations, verbs of saying,
+question words and quotation marks. A new language is one more ``Language`` in ``LANGUAGES``.
+
+A leaf module: it imports nothing of the assistant. The sets the rest of the code uses
+(``STOPWORDS``, ``SAYING``, ...) are the unions over all languages, since a question and the
+article it is about are often in different languages.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+#: A word: a run of letters, digits or underscores (Unicode).
+WORD = re.compile(r"\w+", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class Language:
+    """What the text rules know of one language (all words lower case)."""
+
+    code: str
+    stopwords: str
+    #: Words that end with a full stop without ending the sentence ("Feb.", "z. B." as "z.b").
+    abbreviations: str
+    #: Verb forms of saying, thinking and expecting, as a reporter attributes a statement.
+    saying: str
+    #: Words that put a claim in someone's mouth: "laut X", "according to X", "so der Experte".
+    attributing: str
+    #: Words that open an indirect question ("they said what they expect"): announcing, not saying.
+    question_words: str
+    #: Words of a question that asks what people think, expect or say.
+    opinion: str
+    #: Opening and closing quotation marks this language prints.
+    quotes: tuple[str, str]
+
+
+LANGUAGES: dict[str, Language] = {
+    "en": Language(
+        "en",
+        stopwords="""a an and are as at be been by did do does for from had has have how in is
+        it its of on or that the their there these this to was were what when where which who
+        whom whose why will with would can could about into than then they them he she his her
+        you your we our""",
+        abbreviations="""mr mrs ms dr prof st vs etc e.g i.e no inc ltd co corp gen sen rep gov
+        jan feb mar apr jun jul aug sep sept oct nov dec""",
+        saying="""say says said tell tells told state states stated explain explains explained
+        believe believes believed think thinks thought argue argues argued add adds added note
+        notes noted warn warns warned conclude concludes concluded expect expects expected
+        claim claims claimed stress stresses stressed""",
+        attributing="according",
+        question_words="what how who when why which whether where",
+        opinion="""think thinks thought expect expects expected expectations say says said
+        opinion opinions view views believe believes feel feels""",
+        quotes=("“", "”"),
+    ),
+    "de": Language(
+        "de",
+        stopwords="""der die das den dem des ein eine einer eines einem einen und oder aber ist
+        sind war waren wird werden wurde wurden hat haben hatte hatten im am auf aus bei mit
+        nach von vor zu zum zur für über unter um wie was wer wen wem wessen wo wann warum
+        welche welcher welches welchen welchem sich es er sie ihr ihre ihren ihrem ihres sein
+        seine seiner seinen seinem seines nicht auch als dass so noch nur durch bis gegen ohne""",
+        abbreviations="""dr prof nr st bzw ca usw etc vgl abs art jh mio mrd z.b d.h u.a dh ggf
+        inkl hr fr jan feb mär apr jun jul aug sep sept okt nov dez""",
+        saying="""sagt sagte sagten sagen erklärt erklärte erklärten betont betonte glaubt
+        glaubte glauben meint meinte meinen schloss schließt erinnert erinnerte warnt warnte
+        fügte ergänzte erwartet erwartete erwarten hält hielt denkt dachte behauptet
+        behauptete""",
+        attributing="laut zufolge so",
+        question_words="was wie wer wann warum welche welcher welches ob wo",
+        opinion="""denken denkt erwarten erwartet erwartungen sagen sagt sagte gesagt meinen
+        meint glauben glaubt meinung ansicht halten hält""",
+        quotes=("„", "“"),
+    ),
+    "fr": Language(
+        "fr",
+        stopwords="""le la les l un une des du de d et ou mais est sont était étaient sera
+        seront a ont avait au aux en dans sur pour par avec sans que qu qui quoi quel quelle
+        quels quelles quand où comment pourquoi ce cet cette ces se sa son ses leur leurs il
+        elle ils elles on ne pas plus""",
+        abbreviations="m mme mlle dr pr etc env janv févr av apr juil sept oct nov déc p.ex",
+        saying="""dit disent déclare déclaré explique expliqué estime estiment pense pensent
+        affirme affirmé ajoute ajouté souligne souligné croit croient attend attendent""",
+        attributing="selon",
+        question_words="ce comment qui quand pourquoi quel quelle si où",
+        opinion="""pense pensent attend attendent attendre dit disent avis opinion croit
+        croient estiment déclaré""",
+        quotes=("« ", " »"),
+    ),
+    "es": Language(
+        "es",
+        stopwords="""el la los las lo un una unos unas de del al y o pero es son era eran será
+        serán ha han había en sobre para por con sin que qué quien quién cuál cuáles cuando
+        cuándo donde dónde cómo como se su sus le les no más este esta estos estas""",
+        abbreviations="""sr sra srta dr dra etc art núm pág ene feb mar abr jun jul ago sept oct nov
+        dic""",
+        saying="""dijo dice dicen dijeron afirmó afirma explicó explica cree creen considera
+        señaló añadió opina opinan espera esperan""",
+        attributing="según",
+        question_words="qué cómo quién cuándo por cuál si dónde",
+        opinion="""piensa piensan espera esperan esperar dice dicen dijo opina opinan opinión
+        cree creen""",
+        quotes=("«", "»"),
+    ),
+}
+
+
+def _union(field: str) -> frozenset[str]:
+    return frozenset(w for lang in LANGUAGES.values() for w in getattr(lang, field).split())
+
+
+STOPWORDS = _union("stopwords")
+ABBREVIATIONS = _union("abbreviations")
+SAYING = _union("saying")
+ATTRIBUTING = _union("attributing")
+QUESTION_WORDS = _union("question_words")
+OPINION = _union("opinion")
+
+#: Opening quotation marks, and the marks that may close each (German „…“ is often closed
+#: with a straight ", and « » are used both ways round).
+OPENING_QUOTES = {"„": '“"”', "“": '”"', "«": "»", "»": "«", "‚": "‘’", '"': '"'}
+QUOTE_MARKS = '„“”«»‚‘’"'
+
+#: A line or sentence that is only a site's name ("bbabo.Net", "www.example.com").
+_SITE = r"(?:www\.)?[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,6}"
+BOILERPLATE = re.compile(rf"^\W*{_SITE}\W*$")
+#: A site's name alone at the end of a line, after a sentence (where it is cut off).
+BOILERPLATE_AFTER = re.compile(rf"\s+{_SITE}[^\S\n]*(?:\n|$)")
+
+
+def quotes_for(language: str | None) -> tuple[str, str]:
+    """The quotation marks to print a quote in ``language`` with (English ones if unknown)."""
+    return LANGUAGES.get(language or "", LANGUAGES["en"]).quotes
+
+
+def words(text: str) -> list[str]:
+    """The words of a text, lower case, in order."""
+    return [w.lower() for w in WORD.findall(text)]
