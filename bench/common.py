@@ -9,7 +9,21 @@ from assistant.evaluation import GoldQuestion, squad_articles, squad_questions
 from assistant.loading import load_text
 from assistant.types import Article
 
-XQUAD = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "xquad-dev"
+# beside the clone (CI), or beside the folder of worktrees (a worktree of /work/main)
+_ROOT = Path(__file__).resolve().parent.parent
+XQUAD = (
+    next(
+        (
+            p
+            for p in (_ROOT.parent, _ROOT.parent.parent)
+            if (p / "shared" / "data" / "xquad-dev").is_dir()
+        ),
+        _ROOT.parent,
+    )
+    / "shared"
+    / "data"
+    / "xquad-dev"
+)
 
 
 def require_xquad() -> Path:
