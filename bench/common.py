@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from assistant.evaluation import GoldQuestion, squad_articles, squad_questions
@@ -47,4 +48,14 @@ def gold_questions() -> dict[str, list[GoldQuestion]]:
     return {
         "de": squad_questions(data / "xquad-dev.de.json"),
         "en": squad_questions(data / "xquad-dev.de.json", data / "xquad-dev.en.json"),
+    }
+
+
+def halves(questions: Sequence[GoldQuestion]) -> dict[str, list[int]]:
+    """Positions of the questions whose article is at an even / odd position (0-based):
+    tune on the even half, report both."""
+    order = {a.title: i for i, a in enumerate(german_articles())}
+    return {
+        name: [i for i, q in enumerate(questions) if order[q.title] % 2 == parity]
+        for name, parity in (("even", 0), ("odd", 1))
     }
