@@ -6,8 +6,8 @@ aligned sub-entries of a line (singular | plural, infinitive | participles …),
 synonyms within one, and ``{m}``, ``[ugs.]``, ``(…)``, ``<…>`` annotate them. Parsing it
 takes seconds, so the word pairs are written once to an SQLite file in a cache directory,
 named after the dictionary's path, size and modification time (a changed dictionary makes
-a new one). Without the dictionary the lexicon is empty: it warns once, with the fix, and
-everything else works.
+a new one, which replaces the old). Without the dictionary the lexicon is empty: it warns
+once, with the fix, and everything else works.
 
 A pair is kept when its source side has at most ``MAX_PHRASE_WORDS`` words and its target
 is one word (German compounds are one word: "nuclear power plant" → Kernkraftwerk); pairs
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import re
 import sqlite3
 import threading
@@ -97,6 +98,10 @@ def word_pairs(lines: Iterable[str]) -> dict[tuple[str, str, str], tuple[int, in
     return {(s, p, w): (n, seen[target[s], w]) for (s, p, w), n in pairs.items()}
 
 
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 class Lexicon:
     """Translations of words and short phrases between the dictionary's two languages.
 
@@ -151,8 +156,8 @@ class Lexicon:
         if self.path is None or not self.path.is_file():
             return None
         stat = self.path.stat()
-        key = f"{self.path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
-        return self.cache_dir / f"lexicon-{hashlib.sha256(key.encode()).hexdigest()[:16]}.sqlite"
+        version = _digest(f"{stat.st_size}:{stat.st_mtime_ns}")
+        return self.cache_dir / f"lexicon-{_digest(str(self.path.resolve()))}-{version}.sqlite"
 
     def _connect(self) -> sqlite3.Connection | None:
         with self._lock:
@@ -184,7 +189,7 @@ class Lexicon:
         with self.path.open(encoding="utf-8", errors="replace") as lines:
             pairs = word_pairs(lines)
         cache.parent.mkdir(parents=True, exist_ok=True)
-        partial = cache.with_suffix(f".{threading.get_ident()}.partial")
+        partial = cache.with_suffix(f".{os.getpid()}.{threading.get_ident()}.partial")
         partial.unlink(missing_ok=True)
         db = sqlite3.connect(partial)
         db.executescript(_SCHEMA)
@@ -194,3 +199,7 @@ class Lexicon:
         db.close()
         partial.replace(cache)
         self.built = True
+        stale = cache.name.rsplit("-", 1)[0] + "-*.sqlite"  # this dictionary's older versions
+        for old in cache.parent.glob(stale):
+            if old != cache:
+                old.unlink(missing_ok=True)

@@ -90,7 +90,7 @@ def test_lookup_is_cached_and_rebuilt_when_the_dictionary_changes(
     os.utime(dictionary, ns=(1, 1))  # a different mtime even on a coarse clock
     third = Lexicon(dictionary, cache)
     assert sorted(third.translations("bridge", "en", 3)) == ["brücke", "steg"]
-    assert third.built
+    assert third.built and len(list(cache.iterdir())) == 1  # the old lookup is gone
 
 
 @pytest.mark.skipif(not DEFAULT_LEXICON.is_file(), reason=f"no dictionary at {DEFAULT_LEXICON}")
