@@ -89,7 +89,7 @@ def question_words(
     return list(dict.fromkeys([*words, *(t for ts in found.values() for t in ts)]))
 
 
-@lru_cache(maxsize=256)  # retrieval and the answerer ask for the same question's
+@lru_cache(maxsize=256)  # retrieval and the answerer both ask, for the same question
 def _language(question: str) -> str | None:
     return detect_language(question)
 
