@@ -3,7 +3,7 @@ PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: help run test lint bench browser
+.PHONY: help run test lint bench browser lexicon
 
 help:  ## list the commands
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -11,15 +11,19 @@ help:  ## list the commands
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
 
-run: $(BIN)/python  ## set up and start the app (indexes corpus/ on first start)
+run: $(BIN)/python lexicon  ## set up and start the app (indexes corpus/ on first start)
 	$(BIN)/pip install -q -e .
 	$(BIN)/streamlit run app.py
+
+lexicon:  ## Debian's German-English dictionary, read at run time (installed when missing, as root)
+	@if [ ! -f /usr/share/trans/de-en ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -q && apt-get install -y -q --no-install-recommends trans-de-en; fi
 
 browser:  ## Debian's Chromium for the browser tests (installed when missing, as root)
 	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 		apt-get update -q && apt-get install -y -q chromium; fi
 
-test: $(BIN)/python browser  ## set up and run the tests
+test: $(BIN)/python browser lexicon  ## set up and run the tests
 	$(BIN)/pip install -q -e ".[test]"
 	$(BIN)/pytest
 

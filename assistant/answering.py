@@ -29,8 +29,9 @@ import numpy as np
 from assistant import prompts
 from assistant.attribution import Speaker, attributions, person_key, quotations
 from assistant.chunking import MIN_QUOTED_CHARS, split_sentences
+from assistant.lexicon import Lexicon
 from assistant.loading import detect_language
-from assistant.retrieval import content_words, fold
+from assistant.retrieval import content_words, fold, question_words
 from assistant.text import (
     BOILERPLATE,
     OPINION,
@@ -231,8 +232,10 @@ class ExtractiveAnswerer:
         duplicate_similarity: float = 0.9,
         sentence_vectors: SentenceVectorLookup | None = None,
         documents: DocumentLookup | None = None,
+        lexicon: Lexicon | None = None,
     ) -> None:
         self.embedder = embedder
+        self.lexicon = lexicon
         self.sentence_vectors = sentence_vectors
         self.documents = documents
         #: Answers already given in this conversation: their sentences are not quoted again.
@@ -340,7 +343,8 @@ class ExtractiveAnswerer:
         """How each sentence relates to the question, by embedding and by spelling."""
         q = self.embedder.encode_queries([question])[0]
         vectors = self._vectors(sentences)
-        words = [fold(w) for w in content_words(question)]
+        languages = {s.passage.language for s in sentences}
+        words = [fold(w) for w in question_words(question, self.lexicon, languages)]
         texts = [s.text for s in sentences]
         return Evidence(
             dense=vectors @ q,

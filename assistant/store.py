@@ -327,6 +327,12 @@ class Store:
         return [DocumentInfo(*row) for row in rows]
 
     @_locked
+    def languages(self) -> set[str | None]:
+        """The languages of the indexed documents (None: not told)."""
+        self._fresh()
+        return {row[0] for row in self.db.execute("SELECT DISTINCT language FROM documents")}
+
+    @_locked
     def document(self, doc_id: str) -> DocumentInfo | None:
         """The manifest entry of one document, if indexed (a keyed lookup: ingest calls it
         once per file, so a scan would make ingest quadratic in the library's size)."""

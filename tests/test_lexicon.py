@@ -1,0 +1,138 @@
+"""The bilingual lexicon: parsing the Ding format, the cached lookup, question expansion."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import pytest
+
+from assistant.config import DEFAULT_LEXICON, Settings
+from assistant.factory import build_assistant
+from assistant.lexicon import Lexicon, parse_line, word_pairs
+from assistant.loading import load_text
+from assistant.retrieval import HybridSearcher, question_words
+
+# Written for these tests in the dictionary's format (not taken from it).
+DICTIONARY = """\
+# Version :: test
+Brücke {f} [constr.] | Brücken {pl} :: bridge | bridges
+Fluss {m}; Strom {m} (großer Fluss) | Flüsse {pl}; Ströme {pl} :: river | rivers
+bauen {vt} | bauend | gebaut | er/sie baut :: to build sth. | building | built | he/she builds
+Kernkraftwerk {n}; Atomkraftwerk {n} [ugs.] /AKW/ | Kernkraftwerke {pl} :: \
+nuclear power plant | nuclear power plants
+in Bezug auf etw. {prp; +Akk.}; bezüglich etw. {prp; +Gen.} :: regarding; re
+Kraft {f} | Kräfte {pl} :: power | powers
+"""
+
+
+@pytest.fixture
+def dictionary(tmp_path: Path) -> Path:
+    """The small dictionary above, as a file."""
+    path = tmp_path / "de-en"
+    path.write_text(DICTIONARY, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("line", "pairs"),
+    [
+        ("# Version :: test", []),
+        ("Brücke {f} [constr.] | Brücken {pl} :: bridge | bridges",
+         [("brücke", "bridge"), ("brücken", "bridges")]),
+        ("Fluss {m}; Strom {m} (großer Fluss) :: river",
+         [("fluss", "river"), ("strom", "river")]),
+        ("bauen {vt} | gebaut | er/sie baut :: to build sth. | built | he/she builds",
+         [("bauen", "build"), ("gebaut", "built"), ("baut", "builds")]),
+        ("in Bezug auf etw. {prp; +Akk.}; bezüglich etw. {prp; +Gen.} :: regarding",
+         [("in bezug auf", "regarding"), ("bezüglich", "regarding")]),
+        ("Kernkraftwerk {n} /AKW/ | Kernkraftwerke {pl} :: nuclear power plant (NPP)",
+         [("kernkraftwerk", "nuclear power plant")]),  # unaligned: head entries only
+    ],
+)  # fmt: skip
+def test_parse_line(line: str, pairs: list[tuple[str, str]]) -> None:
+    assert list(parse_line(line)) == pairs
+
+
+def test_word_pairs_keep_one_word_targets_and_short_phrases() -> None:
+    pairs = word_pairs(DICTIONARY.splitlines())
+    assert ("en", "nuclear power plant", "kernkraftwerk") in pairs
+    assert ("de", "kernkraftwerk", "nuclear power plant") not in pairs  # target of 3 words
+    assert ("en", "regarding", "bezüglich") in pairs
+    assert ("en", "regarding", "in bezug auf") not in pairs
+    assert ("de", "in bezug auf", "regarding") in pairs
+
+
+def test_expand_translates_words_and_phrases(dictionary: Path, tmp_path: Path) -> None:
+    lexicon = Lexicon(dictionary, tmp_path / "cache")
+    assert lexicon.translations("rivers", "en", 5) == ["flüsse", "ströme"]
+    assert lexicon.translations("fluss", "de", 5) == ["river"]
+    expanded = lexicon.expand(["nuclear", "power", "plant", "built"], "en", limit=2)
+    assert expanded == {
+        "power": ["kraft"],
+        "built": ["gebaut"],
+        "nuclear power plant": ["atomkraftwerk", "kernkraftwerk"],
+    }
+
+
+def test_lookup_is_cached_and_rebuilt_when_the_dictionary_changes(
+    dictionary: Path, tmp_path: Path
+) -> None:
+    cache = tmp_path / "cache"
+    first = Lexicon(dictionary, cache)
+    assert first.translations("bridge", "en", 3) == ["brücke"]
+    assert first.built and len(list(cache.iterdir())) == 1
+    second = Lexicon(dictionary, cache)
+    assert second.translations("bridge", "en", 3) == ["brücke"]
+    assert not second.built  # read from the cache
+    dictionary.write_text(DICTIONARY + "Steg {m} :: bridge\n", encoding="utf-8")
+    os.utime(dictionary, ns=(1, 1))  # a different mtime even on a coarse clock
+    third = Lexicon(dictionary, cache)
+    assert sorted(third.translations("bridge", "en", 3)) == ["brücke", "steg"]
+    assert third.built and len(list(cache.iterdir())) == 1  # the old lookup is gone
+
+
+@pytest.mark.skipif(not DEFAULT_LEXICON.is_file(), reason=f"no dictionary at {DEFAULT_LEXICON}")
+def test_real_dictionary_expands_an_english_question(tmp_path: Path) -> None:
+    lexicon = Lexicon(DEFAULT_LEXICON, Settings().cache_dir)
+    words = question_words("What do experts expect from the visit?", lexicon, {"de"})
+    assert words[:3] == ["experts", "expect", "visit"]
+    assert {"experten", "erwarten", "besuchen"} <= set(words)
+    # a question in the articles' language is left as it is
+    assert question_words("Was erwarten Experten?", lexicon, {"de"}) == ["erwarten", "experten"]
+
+
+def test_missing_dictionary_warns_once_and_still_answers(
+    index: Path, tmp_path: Path, embedder, caplog: pytest.LogCaptureFixture
+) -> None:
+    missing = tmp_path / "no-such-dictionary"
+    settings = Settings(index=index, lexicon=missing, cache_dir=tmp_path / "cache")
+    warn = caplog.at_level(logging.WARNING, logger="assistant.lexicon")
+    with warn, build_assistant(settings, embedder) as assistant:
+        first = assistant.ask("What do experts expect from the visit?")
+        assistant.ask("When will Tokayev meet Putin?")
+    warnings = [r.getMessage() for r in caplog.records if r.name == "assistant.lexicon"]
+    assert len(warnings) == 1
+    assert str(missing) in warnings[0] and "apt-get install trans-de-en" in warnings[0]
+    assert not first.abstained and first.citations
+
+
+def test_english_question_finds_german_passage_by_its_words(
+    assistant, dictionary: Path, tmp_path: Path
+) -> None:
+    texts = {
+        "bruecke": "Die Brücke über den Fluss wurde nach dem großen Hochwasser neu gebaut. "
+        "Sie verbindet seitdem die beiden Ufer der alten Stadt miteinander.",
+        "baecker": "Der Bäcker am Markt verkauft jeden Morgen frisches Brot und Brötchen. "
+        "Seine Kunden kommen oft schon vor sieben Uhr in den Laden.",
+    }
+    for name, text in texts.items():
+        assistant.add_article(load_text(text, source=f"{name}.txt", title=name))
+    question = "When was the bridge over the river built?"
+    lexicon = Lexicon(dictionary, tmp_path / "cache")
+    plain = HybridSearcher(assistant.store, assistant.embedder)
+    expanded = HybridSearcher(assistant.store, assistant.embedder, lexicon=lexicon)
+    assert plain.rankings(question)["words"] == []
+    words_ranking = expanded.rankings(question)["words"]
+    assert [p.title for p in assistant.store.passages(words_ranking)] == ["bruecke"]
