@@ -5,6 +5,7 @@ Only the entry points (cli, app, factory) build Settings; lower layers take plai
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -73,16 +74,35 @@ class Settings(BaseSettings):
         description="Embed every quotable sentence at ingest, so that answering a question "
         "encodes only the question (ingest then encodes about twice the text).",
     )
-    answerer: Literal["extractive", "ollama", "openai", "huggingface"] = Field(
+    answerer: Literal["extractive", "local", "ollama", "openai", "huggingface"] = Field(
         "extractive",
         description="Who writes answers: extractive (quotes, offline; also the fallback when "
-        "an LLM cannot be reached), ollama, openai (or any OpenAI-compatible server), "
-        "huggingface (a local transformers chat model).",
+        "an LLM cannot be reached), local (a GGUF model on llama.cpp in this process; the "
+        "`local` extra), ollama, openai (or any OpenAI-compatible server), huggingface (a "
+        "local transformers chat model).",
     )
     llm_model: str = Field(
         "",
-        description="The LLM answerer's model: an Ollama model name, the model an "
-        "OpenAI-compatible server serves, or a local transformers model directory.",
+        description="The LLM answerer's model: a local .gguf file (local; unset: the default "
+        "Qwen2.5-Coder-1.5B-Instruct), an Ollama model name, the model an OpenAI-compatible "
+        "server serves, or a local transformers model directory.",
+    )
+    llm_sha256: str | None = Field(
+        None,
+        description="Expected SHA-256 of the .gguf named by ASSISTANT_LLM_MODEL (local); the "
+        "default model's is built in.",
+    )
+    llm_cache: Path = Field(
+        Path("~/.cache/article-assistant"),
+        description="Where the local answerer's default model is assembled (1.1 GB, once).",
+    )
+    llm_threads: int = Field(
+        default_factory=lambda: min(os.cpu_count() or 1, 8),
+        ge=1,
+        description="CPU threads of the local model (default: the cores, at most 8).",
+    )
+    llm_context: int = Field(
+        4096, ge=512, description="Context length (tokens) of the local model."
     )
     llm_base_url: str | None = Field(
         None,
@@ -94,7 +114,9 @@ class Settings(BaseSettings):
         None, description="API key of the OpenAI(-compatible) server (OpenAI: required)."
     )
     llm_temperature: float = Field(0.0, ge=0.0, le=2.0, description="Sampling temperature.")
-    llm_timeout: float = Field(120.0, gt=0, description="Seconds to wait for the LLM server.")
+    llm_timeout: float = Field(
+        120.0, gt=0, description="Seconds to wait for the LLM server (local: for the answer)."
+    )
     llm_max_tokens: int = Field(512, ge=16, description="Most tokens of an LLM answer.")
     support_threshold: float = Field(
         0.35,
