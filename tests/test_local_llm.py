@@ -227,3 +227,33 @@ def test_injected_instructions_stay_data_for_the_local_model(tmp_path: Path, emb
     # whatever SmolLM2 wrote: no marker beyond the excerpts, every quote verbatim
     assert "[9]" not in answer.text
     check_quotes(answer, text)
+
+
+def test_the_chat_page_answers_with_the_local_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The page runs the stream (evidence, tokens) to the cited answer; AppTest sees the end."""
+    import shutil
+
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(ROOT / "corpus" / "tokayev-visit.de.txt", corpus)
+    env = {"ASSISTANT_CORPUS": str(corpus), "ASSISTANT_INDEX": str(tmp_path / "index")}
+    env |= {f"ASSISTANT_{k.upper()}": str(v) for k, v in local().items()}
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("ASSISTANT_ADMIN_PASSWORD", raising=False)
+    try:
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300).run()
+        at.chat_input[0].set_value("What do experts expect from the visit?").run()
+        assert not at.exception and not at.error, (at.exception, [e.value for e in at.error])
+        assert "answerer local" in " ".join(c.value for c in at.caption)
+        [reply] = [m for m in at.chat_message if m.name == "assistant"]
+        bodies = [h.value for h in reply.html]
+    finally:
+        st.cache_resource.clear()
+    assert bodies and "<mark>" in bodies[-1]  # a source with its quoted sentence marked
+    assert "The language model did not answer" not in " ".join(bodies)
