@@ -96,7 +96,7 @@ class Settings(BaseSettings):
         "encodes only the question (ingest then encodes about twice the text).",
     )
     answerer: Literal["auto", "extractive", "local", "ollama", "openai", "huggingface"] = Field(
-        "auto",
+        "extractive",
         description="Who writes answers: auto (local when the `local` extra is installed, "
         "else extractive), extractive (quotes, offline; also the fallback when an LLM cannot "
         "be reached), local (a GGUF model on llama.cpp in this process), ollama, openai (or "

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
@@ -11,10 +10,6 @@ import pytest
 from assistant.config import Settings
 from assistant.embedding import SentenceEmbeddings
 from assistant.factory import Assistant, build_assistant, build_embedder
-
-# The tests choose their answerer: the default (auto) would pick the local model wherever
-# the `local` extra is installed. Subprocesses inherit this.
-os.environ.setdefault("ASSISTANT_ANSWERER", "extractive")
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
