@@ -289,10 +289,16 @@ def _streamed(events: Iterator[Any]) -> tuple[Answer, bool, bool | None]:
     """Print the answer's text as it is written; returns the finished Answer, False (not
     JSON), and whether a text was printed: True if it is the answer's final text, None if
     the final text differs (checked citations), False if nothing was printed."""
+    from assistant.llm import Quotes
     from assistant.types import Answer
 
     written = ""
     for event in events:
+        if isinstance(event, Quotes):  # the evidence, while the model writes
+            for c in event.citations:
+                print(f"  evidence [{c.n}] {c.passage.title}: {c.quote}")
+            print(flush=True)
+            continue
         if isinstance(event, Answer):
             if written:
                 print("\n")
@@ -354,6 +360,8 @@ def _print_answer(
     if as_json:
         print(json.dumps({"id": item["id"]} | answer.as_dict(), ensure_ascii=False))
         return
+    if answer.note:
+        print(f"note: {answer.note}")
     if text_shown is None:  # streamed, but markers were dropped or renumbered since
         print(f"with checked citations: {answer.text}")
         print()

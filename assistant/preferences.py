@@ -24,6 +24,8 @@ EDITABLE = frozenset(
     {"answerer", "k", "answer_sentences", "abstain_threshold", "abstain_threshold_crosslingual"}
 )
 _ANSWERER_PREFIXES = ("llm_", "ollama_", "openai_", "huggingface_", "hf_")
+#: Answerer settings kept out of the app: where files go, and the hash that vouches for one.
+_FIXED = frozenset({"llm_cache", "llm_sha256"})
 _SECRET_WORDS = frozenset({"key", "token", "secret", "password"})
 _append_lock = threading.Lock()
 
@@ -36,7 +38,11 @@ def is_secret(name: str) -> bool:
 def editable_fields(names: Iterable[str]) -> list[str]:
     """The settings, of those named, that the app's Settings page may change."""
     return [
-        n for n in names if (n in EDITABLE or n.startswith(_ANSWERER_PREFIXES)) and not is_secret(n)
+        n
+        for n in names
+        if (n in EDITABLE or n.startswith(_ANSWERER_PREFIXES))
+        and not is_secret(n)
+        and n not in _FIXED
     ]
 
 

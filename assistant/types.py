@@ -173,6 +173,8 @@ class Answer:
     #: A written (LLM) answer's sentences with their support; empty for quoted answers,
     #: whose every sentence is a quote.
     statements: tuple[Statement, ...] = ()
+    #: One line for the reader, e.g. why the LLM did not answer (the quotes answer instead).
+    note: str = ""
 
     @property
     def unsupported(self) -> tuple[int, ...]:
@@ -189,6 +191,8 @@ class Answer:
         }
         if self.statements:
             out["statements"] = [s.as_dict() for s in self.statements]
+        if self.note:
+            out["note"] = self.note
         return out
 
 

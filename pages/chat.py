@@ -13,6 +13,7 @@ import streamlit as st
 from assistant.chat import Turn as ChatTurn
 from assistant.errors import AssistantError
 from assistant.factory import Assistant
+from assistant.llm import Event, Quotes
 from assistant.preferences import record_feedback
 from assistant.types import Answer, Citation
 from pages.common import (
@@ -55,6 +56,8 @@ def show_unsupported(answer: Answer) -> None:
 def show_answer(answer: Answer, dates: dict[str, str | None]) -> None:
     """The answer with its [n] markers, then its cited passages (or the closest ones)."""
     show_text(answer.text)
+    if answer.note:
+        st.html(f'<div style="color:#b45309">{html.escape(answer.note)}</div>')
     show_unsupported(answer)
     if answer.abstained:
         if answer.passages:
@@ -76,9 +79,19 @@ def escape_markdown(tokens: Iterable[str]) -> Iterator[str]:
         yield _MARKDOWN_SPECIAL.sub(r"\\\1", token)
 
 
-def settle(events: Iterable[str | Answer]) -> Answer:
-    """The Answer at the end of ``Assistant.stream``: an LLM's text streams first (escaped),
-    then makes way for the cited rendering; an extractive answer comes at once."""
+def show_evidence(quotes: Quotes) -> None:
+    """The sentences the model is writing from, shown while it writes."""
+    st.caption("Writing the answer from these sentences…")
+    for c in quotes.citations:
+        p = c.passage
+        body = highlight_html(p.text, c.quote_start - p.start, c.quote_end - p.start)
+        st.html(passage_html(f"[{c.n}]", p, body))
+
+
+def settle(events: Iterable[Event]) -> Answer:
+    """The Answer at the end of ``Assistant.stream``: the evidence and an LLM's text stream
+    first (escaped), then make way for the cited rendering; an extractive answer comes at
+    once."""
     stream = iter(events)
     first = next(stream)
     if isinstance(first, Answer):
@@ -86,15 +99,18 @@ def settle(events: Iterable[str | Answer]) -> Answer:
     final: list[Answer] = []
 
     def tokens() -> Iterator[str]:
-        yield str(first)
+        if isinstance(first, str):
+            yield first
         for event in stream:
             if isinstance(event, Answer):
                 final.append(event)
-            else:
+            elif isinstance(event, str):
                 yield event
 
     spot = st.empty()
     with spot.container():
+        if isinstance(first, Quotes):
+            show_evidence(first)
         st.write_stream(escape_markdown(tokens()))
     spot.empty()
     return final[-1]

@@ -223,3 +223,25 @@ def test_the_library_adds_a_web_page_and_lists_a_bad_address(
         assert "`file:///etc/passwd`: only http:// and https://" in at.error[0].value
     finally:
         st.cache_resource.clear()
+
+
+EVIDENCE_PAGE = """
+from pages.chat import settle
+from assistant.llm import Quotes
+from assistant.types import Answer, Citation, Passage
+
+# the local answerer's events: the evidence first, then tokens, then the Answer
+p = Passage("c", "d", "T <b>", "t.txt", "Zebras leben in Namibia.", 0, 24, 1.0)
+quote = Citation(1, p, p.text, 0, 24)
+EVENTS = [Quotes((quote,)), "Zebras live ", "in Namibia [1].", Answer("q", "Z [1].", (quote,))]
+
+import streamlit as st
+st.session_state["settled"] = settle(EVENTS)
+"""
+
+
+def test_the_evidence_shows_first_then_makes_way_for_the_answer() -> None:
+    at = AppTest.from_string(EVIDENCE_PAGE, default_timeout=30).run()
+    assert not at.exception, at.exception
+    assert at.session_state["settled"].text == "Z [1]."
+    assert not at.markdown and not at.html  # evidence and tokens gave way to the rendering

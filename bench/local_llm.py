@@ -1,0 +1,219 @@
+"""The local answerer (llama.cpp, the default Qwen model) beside the extractive one, same run.
+
+    .venv/bin/python bench/local_llm.py [--sample 20] [--corpus-language en] [--threads 2]
+        [--xquad /work/shared/data/xquad-dev]
+
+Questions: a sample of xquad-dev's English questions over the German articles (every n-th,
+``--sample`` of them), and ``corpus/questions.jsonl`` (its English questions by default).
+One index holds the 12 German xquad articles and the corpus article. Per answerer: share
+of answers in the question's language (langdetect), share holding the gold answer (xquad:
+the parallel English answer, same id; corpus: any reference), quotes verbatim, markers
+valid, share of written sentences flagged unsupported, fallbacks, abstentions; time to
+first token and per answer. The machine's load (``os.getloadavg``) is printed with it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import statistics
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import common
+from common import german_articles, require_xquad
+from tqdm import tqdm
+
+from assistant.config import Settings
+from assistant.datasets import squad_questions
+from assistant.factory import Assistant, build_assistant, reconfigured
+from assistant.loading import detect_language
+from assistant.local_model import load_server
+from assistant.metrics import contains_answer
+from assistant.types import Answer
+
+ROOT = Path(__file__).resolve().parent.parent
+MARKER = re.compile(r"\[(\d+)\]")
+
+
+@dataclass(frozen=True)
+class Question:
+    """A question, its language and its gold answers."""
+
+    id: str
+    text: str
+    language: str
+    answers: tuple[str, ...]
+    answerable: bool = True
+
+
+@dataclass
+class Tally:
+    """What one answerer did on one question set."""
+
+    rows: list[dict] = field(default_factory=list)
+
+    def add(self, q: Question, answer: Answer, first: float | None, total: float, text: dict):
+        """Record one answer."""
+        written = answer.text if not answer.abstained else ""
+        quotes = [
+            text[c.passage.source][c.quote_start : c.quote_end] == c.quote for c in answer.citations
+        ]
+        markers = {int(n) for n in MARKER.findall(answer.text)}
+        self.rows.append(
+            {
+                "id": q.id,
+                "abstained": answer.abstained,
+                "language_ok": bool(written) and detect_language(_plain(written)) == q.language,
+                "gold": bool(written) and contains_answer(written, q.answers, q.language) > 0,
+                "quotes_ok": all(quotes),
+                "markers_ok": markers == set(range(1, len(answer.citations) + 1)),
+                "statements": len(answer.statements),
+                "unsupported": len(answer.unsupported),
+                "fallback": bool(answer.note),
+                "first": first,
+                "total": total,
+            }
+        )
+
+    def summary(self) -> dict[str, str]:
+        """The table's cells."""
+        n = len(self.rows)
+        answered = [r for r in self.rows if not r["abstained"]] or [{}]
+        share = lambda rows, key: f"{sum(bool(r.get(key)) for r in rows) / max(len(rows), 1):.2f}"  # noqa: E731
+        statements = sum(r["statements"] for r in self.rows)
+        firsts = [r["first"] for r in self.rows if r["first"] is not None]
+        totals = [r["total"] for r in self.rows]
+        return {
+            "n": str(n),
+            "abstained": share(self.rows, "abstained"),
+            "in question's language": share(answered, "language_ok"),
+            "holds gold": share(self.rows, "gold"),
+            "quotes verbatim": share(answered, "quotes_ok"),
+            "markers valid": share(answered, "markers_ok"),
+            "unsupported sentences": (
+                f"{sum(r['unsupported'] for r in self.rows) / statements:.2f}"
+                if statements
+                else "–"
+            ),
+            "fallbacks": str(sum(r["fallback"] for r in self.rows)),
+            "first token s (median)": _median(firsts),
+            "answer s (median / max)": f"{_median(totals)} / {max(totals):.1f}",
+        }
+
+
+def _median(values: list[float]) -> str:
+    return f"{statistics.median(values):.1f}" if values else "–"
+
+
+def _plain(text: str) -> str:
+    return MARKER.sub(" ", text)
+
+
+def xquad_sample(size: int) -> list[Question]:
+    """Every n-th English xquad question, with the parallel English answers."""
+    data = require_xquad()
+    english = {q.id: q for q in squad_questions(data / "xquad-dev.en.json")}
+    asked = squad_questions(data / "xquad-dev.de.json", data / "xquad-dev.en.json")
+    step = max(len(asked) // size, 1)
+    return [Question(q.id, q.question, "en", english[q.id].answers) for q in asked[::step][:size]]
+
+
+def corpus_questions(language: str | None) -> list[Question]:
+    """The project's own questions (all, or those in one language)."""
+    out = []
+    for line in (ROOT / "corpus" / "questions.jsonl").read_text(encoding="utf-8").splitlines():
+        item = json.loads(line)
+        if language is None or item["language"] == language:
+            out.append(
+                Question(
+                    item["id"],
+                    item["question"],
+                    item["language"],
+                    tuple(item["reference_answers"]),
+                    item.get("answerable", True),
+                )
+            )
+    return out
+
+
+def ask(assistant: Assistant, question: str) -> tuple[Answer, float | None, float]:
+    """The answer, the seconds to its first written token (None: none written), and to the
+    finished answer."""
+    start, first = time.perf_counter(), None
+    for event in assistant.stream(question):
+        if isinstance(event, str) and first is None:
+            first = time.perf_counter() - start
+        if isinstance(event, Answer):
+            return event, first, time.perf_counter() - start
+    raise AssertionError("a stream ends with its Answer")
+
+
+def markdown(results: dict[tuple[str, str], Tally]) -> str:
+    """One table: a row per measure, a column per (set, answerer)."""
+    columns = list(results)
+    cells = {key: tally.summary() for key, tally in results.items()}
+    rows = list(next(iter(cells.values())))
+    head = "| measure | " + " | ".join(f"{s}: {a}" for s, a in columns) + " |"
+    lines = [head, "|---" * (len(columns) + 1) + "|"]
+    lines += [f"| {r} | " + " | ".join(cells[c][r] for c in columns) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    """Index, ask every question with both answerers, print the table."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sample", type=int, default=20, help="xquad English questions")
+    parser.add_argument("--corpus-language", default="en", help="'all' for every question")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--max-tokens", type=int, default=160)
+    parser.add_argument("--xquad", type=Path, help="the xquad-dev folder, if not beside us")
+    args = parser.parse_args()
+    if args.xquad:
+        common.XQUAD = args.xquad
+    sets = {
+        "xquad-en": xquad_sample(args.sample),
+        "corpus": corpus_questions(None if args.corpus_language == "all" else args.corpus_language),
+    }
+    print(f"load average at start: {os.getloadavg()}, cores: {os.cpu_count()}")
+    articles = german_articles()
+    corpus_file = ROOT / "corpus" / "tokayev-visit.de.txt"
+    with tempfile.TemporaryDirectory() as tmp:
+        extractive = build_assistant(Settings(index=Path(tmp) / "index"))
+        for article in tqdm(articles, desc="index"):
+            extractive.add_article(article)
+        extractive.ingest([corpus_file])
+        text = {a.source: a.text for a in articles}
+        text[str(corpus_file.resolve())] = corpus_file.read_text(encoding="utf-8")
+        local = reconfigured(
+            extractive,
+            extractive.settings.model_copy(
+                update={
+                    "answerer": "local",
+                    "llm_threads": args.threads,
+                    "llm_max_tokens": args.max_tokens,
+                }
+            ),
+        )
+        results: dict[tuple[str, str], Tally] = {}
+        load_start = time.perf_counter()
+        load_server(local.answerer._model.model.runtime)  # type: ignore[attr-defined]
+        print(f"local model ready in {time.perf_counter() - load_start:.1f} s")
+        for name, questions in sets.items():
+            for label, assistant in (("extractive", extractive), ("local", local)):
+                tally = results.setdefault((name, label), Tally())
+                for q in tqdm(questions, desc=f"{name} {label}"):
+                    answer, first, total = ask(assistant, q.text)
+                    tally.add(q, answer, first, total, text)
+            print(markdown(results), flush=True)  # so far
+        extractive.close()
+    print(f"load average at end: {os.getloadavg()}")
+    print(markdown(results))
+
+
+if __name__ == "__main__":
+    main()
