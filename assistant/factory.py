@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -14,7 +15,9 @@ from assistant.answering import ExtractiveAnswerer
 from assistant.chat import Condenser, KeywordCondenser, LLMCondenser, Turn, history_search
 from assistant.config import Settings
 from assistant.embedding import SentenceEmbeddings
-from assistant.ingestion import Ingestor, IngestReport, Progress
+from assistant.errors import LoadError
+from assistant.ingestion import Failure, Ingestor, IngestReport, Progress
+from assistant.isolation import Budget
 from assistant.loading import Limits
 from assistant.retrieval import HybridSearcher, PassageRetriever
 from assistant.store import Store
@@ -38,13 +41,48 @@ class Assistant:
     ingestor: Ingestor
     condenser: Condenser = field(default_factory=KeywordCondenser)
 
-    def ingest(self, paths: Iterable[str | Path], progress: Progress | None = None) -> IngestReport:
-        """Index files and folders (see ``Ingestor.ingest``)."""
-        return self.ingestor.ingest(paths, progress)
+    def ingest(
+        self,
+        paths: Iterable[str | Path],
+        progress: Progress | None = None,
+        lock: AbstractContextManager[object] | None = None,
+    ) -> IngestReport:
+        """Index files and folders (see ``Ingestor.ingest``; ``lock`` guards the store only)."""
+        return self.ingestor.ingest(paths, progress, lock)
 
-    def add_article(self, article: Article) -> IngestReport:
+    def fetch(self, url: str) -> Article:
+        """A web page as an Article, fetched in a worker within the configured limits (no
+        internal addresses unless ASSISTANT_ALLOW_PRIVATE_URLS); a LoadError says why not."""
+        from functools import partial
+
+        from assistant.fetching import check_url, fetch_url
+        from assistant.isolation import run_limited
+
+        s = self.settings
+        job = partial(
+            fetch_url,
+            check_url(url),
+            timeout=s.fetch_timeout,
+            max_bytes=s.fetch_max_bytes,
+            allow_private=s.allow_private_urls,
+        )
+        return run_limited(job, url.strip(), budget(s))
+
+    def add_article(
+        self, article: Article, lock: AbstractContextManager[object] | None = None
+    ) -> IngestReport:
         """Index one loaded article."""
-        return self.ingestor.add_article(article)
+        with lock or nullcontext():
+            return self.ingestor.add_article(article)
+
+    def add_url(self, url: str, lock: AbstractContextManager[object] | None = None) -> IngestReport:
+        """Fetch a web page (outside ``lock``) and index its article; a page that cannot be
+        fetched is a failure in the report."""
+        try:
+            article = self.fetch(url)
+        except LoadError as exc:
+            return IngestReport(failed=[Failure(exc.path, exc.reason)])
+        return self.add_article(article, lock)
 
     def documents(self) -> list[DocumentInfo]:
         """The manifest."""
@@ -91,6 +129,11 @@ class Assistant:
         self.close()
 
 
+def budget(settings: Settings) -> Budget:
+    """Time and memory one document may take to fetch and parse."""
+    return Budget(settings.parse_timeout, settings.parse_memory_mb * 2**20)
+
+
 def build_embedder(settings: Settings) -> SentenceEmbeddings:
     """The configured embedding model (loaded lazily, on first use)."""
     return SentenceEmbeddings(
@@ -119,6 +162,8 @@ def build_assistant(
         settings.chunk_overlap,
         sentence_vectors=settings.sentence_vectors,
         limits=Limits(settings.max_file_bytes, settings.max_pdf_pages, settings.max_unzipped_bytes),
+        budget=budget(settings),
+        chunk_chars=settings.chunk_max_chars,
     )
     searcher = HybridSearcher(store, embedder)
     return Assistant(settings, embedder, store, searcher, answerer, ingestor, condenser)

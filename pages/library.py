@@ -9,7 +9,6 @@ import streamlit as st
 
 from assistant.errors import AssistantError, LoadError
 from assistant.factory import Assistant
-from assistant.fetching import fetch_url
 from assistant.ingestion import Failure, IngestReport
 from assistant.loading import SUPPORTED_SUFFIXES, load_text
 from assistant.types import content_id
@@ -17,8 +16,6 @@ from assistant.uploads import MAX_UPLOAD_BYTES, save_upload
 from pages.common import get_assistant, index_lock, is_admin, load_settings
 
 UPLOADS = "uploads"
-FETCH_TIMEOUT_S = 15.0
-FETCH_MAX_BYTES = 5_000_000
 
 
 def summary(report: IngestReport) -> str:
@@ -75,16 +72,13 @@ def add_uploads(assistant: Assistant, files: list) -> None:
 
 
 def add_url(assistant: Assistant, url: str) -> None:
-    """Fetch a web page and ingest its article."""
+    """Fetch a web page (in a worker, outside the index lock) and ingest its article."""
 
     def work(progress: Callable[[int, int, str], None]) -> IngestReport:
         progress(0, 1, "fetching")
-        try:
-            article = fetch_url(url, timeout=FETCH_TIMEOUT_S, max_bytes=FETCH_MAX_BYTES)
-        except LoadError as exc:
-            return IngestReport(failed=[Failure(exc.path, exc.reason)])
-        progress(1, 1, article.title)
-        return assistant.add_article(article)
+        report = assistant.add_url(url, index_lock(assistant.store.directory))
+        progress(1, 1, "done")
+        return report
 
     run_ingest("Adding the web page", work)
 
@@ -131,8 +125,7 @@ def adders(assistant: Assistant) -> None:
     with url_tab, st.form("url", clear_on_submit=True):
         url = st.text_input("Web address (http or https)", placeholder="https://…")
         if st.form_submit_button("Fetch and add") and url.strip():
-            with index_lock(assistant.store.directory):
-                add_url(assistant, url)
+            add_url(assistant, url)
     with text_tab, st.form("paste", clear_on_submit=True):
         title = st.text_input("Title (optional)")
         text = st.text_area("Text", height=200)
