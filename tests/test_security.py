@@ -4,13 +4,16 @@ index is intact afterwards."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
 import threading
 import time
+import zipfile
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -18,10 +21,13 @@ from typing import ClassVar
 
 import pytest
 
+from assistant.chunking import chunk_article
 from assistant.config import Settings
 from assistant.errors import LoadError
-from assistant.factory import Assistant, build_assistant
+from assistant.factory import Assistant, budget, build_assistant
 from assistant.fetching import FetchLimits, download, fetch_url
+from assistant.ingestion import IngestReport
+from assistant.types import Article
 
 ARTICLE = b"Plain words about llamas and the old stone bridge of Quillacollo."
 PRIVATE_HINT = "ASSISTANT_ALLOW_PRIVATE_URLS=true"
@@ -175,3 +181,130 @@ def test_the_cli_ingests_a_url_and_refuses_an_internal_one(tmp_path: Path, port:
     added = ingest(ASSISTANT_ALLOW_PRIVATE_URLS="true")
     assert added.returncode == 0, added.stderr
     assert json.loads(added.stdout)["added"] == 1
+
+
+# -- finding 4: bounded work per document, outside the index lock ----------------------------
+
+
+def shared_stream_pdf(pages: int, stream_bytes: int) -> bytes:
+    """A PDF whose pages all draw one large content stream (each page parses all of it)."""
+    from pypdf import PdfWriter
+    from pypdf.generic import DictionaryObject, NameObject, StreamObject
+
+    writer = PdfWriter()
+    op = b"BT /F1 12 Tf 10 10 Td (llama) Tj ET\n"
+    stream = StreamObject()
+    stream.set_data(op * (stream_bytes // len(op)))
+    contents = writer._add_object(stream)
+    font = writer._add_object(
+        DictionaryObject({
+            NameObject("/Type"): NameObject("/Font"),
+            NameObject("/Subtype"): NameObject("/Type1"),
+            NameObject("/BaseFont"): NameObject("/Helvetica"),
+        })
+    )  # fmt: skip
+    resources = DictionaryObject({NameObject("/Font"): DictionaryObject({NameObject("/F1"): font})})
+    for _ in range(pages):
+        page = writer.add_blank_page(200, 200)
+        page[NameObject("/Contents")] = contents
+        page[NameObject("/Resources")] = resources
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def inflating_docx(unzipped_bytes: int) -> bytes:
+    """A valid .docx whose text unpacks to about ``unzipped_bytes`` (under the zip limit)."""
+    import docx
+
+    buffer = io.BytesIO()
+    docx.Document().save(buffer)
+    paragraph = b"<w:p><w:r><w:t>" + b"Lama " * 200 + b"</w:t></w:r></w:p>"
+    body = paragraph * (unzipped_bytes // len(paragraph))
+    out = io.BytesIO()
+    with (
+        zipfile.ZipFile(buffer) as source,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target,
+    ):
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename == "word/document.xml":
+                data = data.replace(b"<w:body>", b"<w:body>" + body, 1)
+            target.writestr(item, data)
+    return out.getvalue()
+
+
+COSTLY = {
+    # 40 pages sharing a 1 MB content stream: about 2.7 s a page
+    "shared-stream.pdf": (lambda: shared_stream_pdf(40, 1_000_000), {"parse_timeout": 3.0},
+                          "reading it took longer than 3 s, so it was stopped and skipped: split it, or "
+                          "raise ASSISTANT_PARSE_TIMEOUT"),
+    # 430 kB that unpack to 150 MB (under the 200 MB zip-bomb limit): gigabytes to parse
+    "inflating.docx": (lambda: inflating_docx(150_000_000),
+                       {"parse_timeout": 60.0, "parse_memory_mb": 640},
+                       "reading it needs more than 640 MB of memory, so it was skipped: split it, or "
+                       "raise ASSISTANT_PARSE_MEMORY_MB"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(COSTLY))
+def test_a_costly_file_is_stopped_at_its_limit_outside_the_lock(
+    lib: Assistant, tmp_path: Path, name: str
+) -> None:
+    make, limits, error = COSTLY[name]
+    (tmp_path / name).write_bytes(make())
+    good = tmp_path / "good.txt"
+    good.write_text("Die Lamaparade beginnt an der alten Steinbrücke.", encoding="utf-8")
+    lib.ingestor.budget = budget(lib.settings.model_copy(update=limits))
+    lock = threading.RLock()
+    reports: list[IngestReport] = []
+    started = time.monotonic()
+    try:
+        worker = threading.Thread(target=lambda: reports.append(lib.ingest([tmp_path], lock=lock)))
+        worker.start()
+        time.sleep(1.0)  # the file is being read now: questions must not wait for it
+        free_while_loading = lock.acquire(timeout=1.0)
+        if free_while_loading:
+            lock.release()
+        worker.join(120)
+        took = time.monotonic() - started
+        (report,) = reports
+        assert [(Path(f.path).name, f.error) for f in report.failed] == [(name, error)]
+        assert [Path(s).name for s in report.added] == ["good.txt"]
+        assert free_while_loading
+        assert took < 40, took  # unbounded: minutes to hours
+    finally:
+        lib.ingestor.budget = budget(lib.settings)
+        if any(d.source == str(good.resolve()) for d in lib.documents()):
+            lib.remove(str(good.resolve()))
+    intact(lib)
+
+
+def test_a_huge_word_becomes_many_small_chunks() -> None:
+    """19.9 MB without a space: the tokenizer sees one unknown token, the character cap cuts."""
+    text = "Donau" + "dampfschiff" * (19_900_000 // 11)
+    article = Article("word.txt", text, "word")
+    chunks = chunk_article(article, regex_tokens, 254, 64, max_chars=2_000)
+    assert len(chunks) > 9_000
+    assert max(len(c.text) for c in chunks) <= 2_000
+    assert all(text[c.start : c.end] == c.text for c in chunks[:50] + chunks[-50:])
+
+
+def test_an_answer_from_a_huge_word_is_small(lib: Assistant, tmp_path: Path) -> None:
+    word = tmp_path / "word.txt"
+    word.write_text("Donau" + "dampfschiff" * 6_000, encoding="utf-8")  # 66 kB, one word
+    assert len(lib.ingest([word]).added) == 1
+    try:
+        chunks = [c for c, _ in lib.store.chunks(sorted(lib.store.dense_ids()))]
+        assert max(len(c.text) for c in chunks) <= lib.settings.chunk_max_chars
+        answer = lib.ask("Donaudampfschiffdampfschiff?")
+        assert len(answer.text) <= lib.settings.answer_sentences * lib.settings.chunk_max_chars
+    finally:
+        lib.remove(str(word.resolve()))
+    intact(lib)
+
+
+def regex_tokens(text: str) -> list[tuple[int, int]]:
+    """A fast stand-in tokenizer: words of at most 100 characters (a longer one is one
+    token, as the real WordPiece tokenizer makes it one unknown token)."""
+    return [(m.start(), m.end()) for m in re.finditer(r"\w+|[^\w\s]", text)]
