@@ -150,7 +150,7 @@ class Settings(BaseSettings):
         0.15,
         ge=0.0,
         le=1.0,
-        description="The same, for a sentence in another language than the passage's."
+        description="The same, for a sentence in another language than the passage's.",
     )
     admin_password: SecretStr | None = Field(
         None,

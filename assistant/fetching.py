@@ -30,9 +30,7 @@ MAX_REDIRECTS = 5
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _READ = 65_536
-_PRIVATE_HINT = (
-    "set ASSISTANT_ALLOW_PRIVATE_URLS=true to allow internal addresses (an intranet)"
-)
+_PRIVATE_HINT = "set ASSISTANT_ALLOW_PRIVATE_URLS=true to allow internal addresses (an intranet)"
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,9 @@ from pages.common import (
     highlight_html,
     index_lock,
     load_settings,
+    md,
     passage_html,
+    show_error,
     show_text,
 )
 
@@ -49,7 +51,7 @@ def unsupported_flag(answer: Answer, citation: Citation) -> str | None:
 def show_unsupported(answer: Answer) -> None:
     """The written sentences that no cited passage supports, listed under the answer."""
     for i in answer.unsupported:
-        st.warning(f"Not supported by its sources: {answer.statements[i].text}", icon="⚠️")
+        st.warning(f"Not supported by its sources: {md(answer.statements[i].text)}", icon="⚠️")
 
 
 def show_answer(answer: Answer, dates: dict[str, str | None]) -> None:
@@ -126,7 +128,7 @@ def ask(
                 past = [ChatTurn(t.answer.question, t.answer.text) for t in history]
                 answer = settle(assistant.stream(question, past[-MAX_TURNS:]))
         except AssistantError as exc:
-            st.error(str(exc))
+            show_error(exc)
             return
         show_answer(answer, dates)
         turn = Turn(uuid.uuid4().hex, answer)

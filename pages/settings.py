@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from assistant.config import Settings
 from assistant.preferences import editable_fields, is_secret, save_preferences
-from pages.common import is_admin, load_settings
+from pages.common import is_admin, load_settings, md
 
 LABELS = {
     "answerer": "Answerer",
@@ -64,13 +64,13 @@ def main() -> None:
     """The page."""
     st.title("Settings")
     settings = load_settings()
+    if not is_admin(settings, "The settings"):
+        return
     st.caption(
         f"Index {settings.index.resolve()} · embedding model {settings.embedding_model} "
         "(set these with ASSISTANT_INDEX and ASSISTANT_EMBEDDING_MODEL)"
     )
     secrets_status(settings)
-    if not is_admin(settings):
-        return
     names = editable_fields(Settings.model_fields)
     with st.form("settings"):
         chosen = {n: field_input(n, getattr(settings, n)) for n in names}
@@ -82,7 +82,7 @@ def main() -> None:
         try:
             Settings(**choice)  # validate before storing
         except ValidationError as exc:
-            st.error(f"Not saved: fix the values below and save again.\n\n{exc}")
+            st.error(f"Not saved: fix the values below and save again. {md(exc)}")
             return
         save_preferences(settings.index.resolve(), choice)
         st.session_state["settings_saved"] = True

@@ -28,6 +28,7 @@ from assistant.factory import Assistant, budget, build_assistant
 from assistant.fetching import FetchLimits, download, fetch_url
 from assistant.ingestion import IngestReport
 from assistant.types import Article
+from assistant.uploads import add_upload
 
 ARTICLE = b"Plain words about llamas and the old stone bridge of Quillacollo."
 PRIVATE_HINT = "ASSISTANT_ALLOW_PRIVATE_URLS=true"
@@ -39,6 +40,7 @@ class Internal(BaseHTTPRequestHandler):
 
     hits: ClassVar[list[str]] = []
     target: ClassVar[str] = ""
+    charset: ClassVar[str] = "utf-8"
 
     def do_GET(self) -> None:  # the http.server interface
         Internal.hits.append(f"{self.server.server_address[0]}{self.path}")
@@ -48,7 +50,7 @@ class Internal(BaseHTTPRequestHandler):
             self.end_headers()
             return
         self.send_response(200)
-        self.send_header("Content-Type", "text/plain; charset=utf-8")
+        self.send_header("Content-Type", f"text/plain; charset={Internal.charset}")
         self.end_headers()
         if self.path == "/drip":
             for _ in range(100):
@@ -136,7 +138,7 @@ def test_every_redirect_is_checked(port: int, other_port: int, code: int, where:
     internal one and is refused before it is requested."""
     Internal.hits.clear()
     Internal.target = where.format(port=other_port)
-    with pytest.raises(LoadError, match="resolves to 127.0.0.2, an internal address"):
+    with pytest.raises(LoadError, match=r"resolves to 127\.0\.0\.2, an internal address"):
         download(
             f"http://127.0.0.1:{port}/redirect-{code}",
             FetchLimits(timeout=5),
@@ -237,13 +239,13 @@ def inflating_docx(unzipped_bytes: int) -> bytes:
 COSTLY = {
     # 40 pages sharing a 1 MB content stream: about 2.7 s a page
     "shared-stream.pdf": (lambda: shared_stream_pdf(40, 1_000_000), {"parse_timeout": 3.0},
-                          "reading it took longer than 3 s, so it was stopped and skipped: split it, or "
-                          "raise ASSISTANT_PARSE_TIMEOUT"),
+                          "reading it took longer than 3 s, so it was stopped and skipped: "
+                          "split it, or raise ASSISTANT_PARSE_TIMEOUT"),
     # 430 kB that unpack to 150 MB (under the 200 MB zip-bomb limit): gigabytes to parse
     "inflating.docx": (lambda: inflating_docx(150_000_000),
                        {"parse_timeout": 60.0, "parse_memory_mb": 640},
-                       "reading it needs more than 640 MB of memory, so it was skipped: split it, or "
-                       "raise ASSISTANT_PARSE_MEMORY_MB"),
+                       "reading it needs more than 640 MB of memory, so it was skipped: "
+                       "split it, or raise ASSISTANT_PARSE_MEMORY_MB"),
 }  # fmt: skip
 
 
@@ -308,3 +310,70 @@ def regex_tokens(text: str) -> list[tuple[int, int]]:
     """A fast stand-in tokenizer: words of at most 100 characters (a longer one is one
     token, as the real WordPiece tokenizer makes it one unknown token)."""
     return [(m.start(), m.end()) for m in re.finditer(r"\w+|[^\w\s]", text)]
+
+
+# -- findings 6 and 7: crashes become one line; uploads never overwrite each other -----------
+
+
+def test_two_uploads_of_one_name_are_both_kept_and_a_failed_third_harms_neither(
+    lib: Assistant, tmp_path: Path
+) -> None:
+    folder = tmp_path / "uploads"
+
+    def upload(data: bytes) -> IngestReport:
+        return add_upload(folder, "report.txt", data, lib.ingestor.load, lib.add_article)
+
+    first = upload(b"Der erste Bericht handelt von Kakteen in der Wueste.")
+    second = upload(b"Der zweite Bericht handelt von Korallen im Riff.")
+    third = upload(b"\x00\x01 binary junk \x00")
+    assert len(first.added) == len(second.added) == 1
+    assert [f.path for f in third.failed] == ["report.txt"]
+    assert "save it as plain text" in third.failed[0].error
+    stored = sorted(folder.glob("*/report.txt"))
+    assert {p.read_bytes()[:10] for p in stored} == {b"Der erste ", b"Der zweite"}
+    assert not list(folder.glob(".staging/*/*")), "a failed upload leaves nothing"
+    sources = {d.source for d in lib.documents()}
+    assert {str(p.resolve()) for p in stored} <= sources
+    assert Path(lib.search("Kakteen")[0].source) in stored
+    for path in stored:
+        lib.remove(str(path.resolve()))
+    intact(lib)
+
+
+def test_a_200_character_cjk_name_is_cut_in_bytes_and_stored(
+    lib: Assistant, tmp_path: Path
+) -> None:
+    name = "報" * 200 + ".txt"  # 600 bytes of UTF-8: over what a file system allows
+    report = add_upload(
+        tmp_path, name, "Ein Bericht über Gletscher.".encode(), lib.ingestor.load, lib.add_article
+    )
+    assert len(report.added) == 1, report.failed
+    (stored,) = tmp_path.glob("*/*.txt")
+    assert len(stored.name.encode()) <= 120 and stored.name.endswith(".txt")
+    lib.remove(str(stored.resolve()))
+    intact(lib)
+
+
+def test_an_unknown_charset_is_read_as_utf8(port: int) -> None:
+    Internal.charset = "x-no-such-charset"
+    try:
+        article = fetch_url(f"http://127.0.0.1:{port}/a", allow_private=True)
+    finally:
+        Internal.charset = "utf-8"
+    assert article.text == ARTICLE.decode()
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("http://exa mple.org/a b", "holds spaces or control characters: encode them"),
+        ("http://example.org:99999/", "malformed (Port out of range 0-65535)"),
+        ("http://[::1/", "malformed (Invalid IPv6 URL)"),
+        ("http://example.org/\r\nHost: evil", "holds spaces or control characters"),
+    ],
+)
+def test_a_malformed_url_is_one_line(lib: Assistant, url: str, reason: str) -> None:
+    report = lib.add_url(url)
+    (failure,) = report.failed
+    assert reason in failure.error and "\n" not in failure.error
+    intact(lib)
