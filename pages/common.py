@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from assistant.config import Settings
 from assistant.errors import AssistantError
 from assistant.factory import Assistant, build_assistant, reconfigured
-from assistant.preferences import load_preferences, overrides
+from assistant.preferences import load_preferences, overrides, sends_secret
 from assistant.types import Passage
 
 # Markdown's special characters (and Streamlit's :color[...] and $math$ directives).
@@ -82,7 +82,8 @@ def load_settings() -> Settings:
     """The environment's settings with the app's saved choices applied; stops on an error."""
     try:
         base = Settings()
-        saved = overrides(load_preferences(base.index), Settings.model_fields)
+        keyed = sends_secret(base, Settings.model_fields)
+        saved = overrides(load_preferences(base.index), Settings.model_fields, key_from_env=keyed)
         return Settings(**saved) if saved else base
     except ValidationError as exc:
         st.error(

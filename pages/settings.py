@@ -13,7 +13,7 @@ import streamlit as st
 from pydantic import ValidationError
 
 from assistant.config import Settings
-from assistant.preferences import editable_fields, is_secret, save_preferences
+from assistant.preferences import editable_fields, is_secret, save_preferences, sends_secret
 from pages.common import is_admin, load_settings, md
 
 LABELS = {
@@ -71,7 +71,13 @@ def main() -> None:
         "(set these with ASSISTANT_INDEX and ASSISTANT_EMBEDDING_MODEL)"
     )
     secrets_status(settings)
-    names = editable_fields(Settings.model_fields)
+    keyed = sends_secret(Settings(), Settings.model_fields)
+    names = editable_fields(Settings.model_fields, key_from_env=keyed)
+    if keyed:
+        st.caption(
+            "An API key comes from the environment, so the server it goes to does too: "
+            "set ASSISTANT_LLM_BASE_URL there to change it."
+        )
     with st.form("settings"):
         chosen = {n: field_input(n, getattr(settings, n)) for n in names}
         save, reset = st.columns(2)

@@ -327,3 +327,30 @@ def test_an_admin_page_without_a_password_says_it_is_open(corpus: Path, page: st
     at.switch_page(f"pages/{page}.py").run()
     assert_clean(at)
     assert "open to everyone who can reach the app" in at.caption[0].value
+
+
+def test_a_key_from_the_environment_goes_only_where_the_environment_says(
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A visitor's saved server address (a capture server) is ignored while a key is set:
+    the question goes to the environment's server, the capture server hears nothing."""
+    from fake_llm_server import FakeLLMServer
+
+    legit = FakeLLMServer(lambda body: "Experten erwarten neue Abkommen [1].")
+    capture = FakeLLMServer(lambda body: "captured")
+    monkeypatch.setenv("ASSISTANT_LLM_API_KEY", "sk-from-the-environment")
+    monkeypatch.setenv("ASSISTANT_LLM_BASE_URL", f"{legit.url}/v1")
+    try:
+        at = start()
+        prefs = {"answerer": "openai", "llm_model": "fake", "llm_base_url": f"{capture.url}/v1"}
+        (tmp_path / "index" / "ui-settings.json").write_text(json.dumps(prefs), "utf-8")
+        ask(at, "Was erwarten Experten von dem Besuch?")
+        at.switch_page("pages/settings.py").run()
+        labels = [t.label for t in at.text_input]
+    finally:
+        legit.close()
+        capture.close()
+    assert capture.requests == []
+    assert legit.requests, "the environment's server answered"
+    assert labels and not any("url" in label.lower() for label in labels), labels
+    assert any("the server it goes to does too" in c.value for c in at.caption)
