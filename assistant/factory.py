@@ -111,8 +111,11 @@ class Assistant:
 
         standalone = self.condenser.condense(question, history) if history else question
         passages = history_search(self.search, question, standalone, history, self.settings.k)
+        rewritten = standalone if standalone != question else None
         for event in answer_stream(self.answerer, standalone, passages):
-            yield replace(event, question=question) if isinstance(event, Answer) else event
+            if isinstance(event, Answer):
+                event = replace(event, question=question, rewritten=rewritten)
+            yield event
 
     def retriever(self) -> PassageRetriever:
         """The search as a LangChain retriever."""

@@ -52,7 +52,7 @@ def answer_messages(question: str, passages: Sequence[Passage]) -> list[BaseMess
     from langchain_core.messages import HumanMessage, SystemMessage
 
     quoted = prompts.format_passages([(p.title, p.text) for p in passages])
-    user = prompts.ANSWER_USER.format(passages=quoted, question=question)
+    user = prompts.ANSWER_USER.format(passages=quoted, question=prompts.question_text(question))
     return [SystemMessage(prompts.ANSWER_SYSTEM), HumanMessage(user)]
 
 

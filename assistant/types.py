@@ -172,6 +172,8 @@ class Answer:
     #: A written (LLM) answer's sentences with their support; empty for quoted answers,
     #: whose every sentence is a quote.
     statements: tuple[Statement, ...] = ()
+    #: The follow-up as it was searched and answered, when the conversation rewrote it.
+    rewritten: str | None = None
 
     @property
     def unsupported(self) -> tuple[int, ...]:
@@ -188,4 +190,6 @@ class Answer:
         }
         if self.statements:
             out["statements"] = [s.as_dict() for s in self.statements]
+        if self.rewritten:
+            out["rewritten"] = self.rewritten
         return out

@@ -56,6 +56,8 @@ def show_unsupported(answer: Answer) -> None:
 
 def show_answer(answer: Answer, dates: dict[str, str | None]) -> None:
     """The answer with its [n] markers, then its cited passages (or the closest ones)."""
+    if answer.rewritten:  # the user sees what was searched and answered
+        st.caption(f"Answered as: {md(answer.rewritten)}")
     show_text(answer.text)
     show_unsupported(answer)
     if answer.abstained:
