@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
+from pydantic import ValidationError
 
 from assistant import prompts
 from assistant.chunking import chunk_article
@@ -431,3 +432,66 @@ def test_a_rewritten_follow_up_is_part_of_the_answer(lib: Assistant) -> None:
     assert follow_up.rewritten and "Seepferdchen" in follow_up.rewritten
     assert follow_up.as_dict()["rewritten"] == follow_up.rewritten
     assert lib.ask("Wo leben Seepferdchen?").rewritten is None
+
+
+# -- finding 9: a full disk is one line, and nothing indexed is lost -------------------------
+
+
+def test_a_full_disk_is_one_line_and_keeps_the_index(tmp_path: Path, embedder) -> None:
+    """The file size limit (RLIMIT_FSIZE) stands in for a full disk: writes past it fail
+    as they do on a full one."""
+    index = tmp_path / "index"
+    first = tmp_path / "before.txt"
+    first.write_text("Seepferdchen leben im Meer und schwimmen aufrecht.", encoding="utf-8")
+    with build_assistant(Settings(index=index), embedder) as built:
+        built.ingest([first])
+    more = tmp_path / "more.txt"
+    more.write_text(" ".join(f"Wal{i} schwimmt im Meer{i % 97}." for i in range(1500)), "utf-8")
+    limit = max(p.stat().st_size for p in index.rglob("*") if p.is_file()) + 8192
+    env = {**os.environ, "ASSISTANT_INDEX": str(index)}
+
+    def full_disk() -> None:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    done = subprocess.run(
+        [sys.executable, "-m", "assistant", "ingest", str(more)],
+        capture_output=True, text=True, env=env, timeout=300, preexec_fn=full_disk,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "could not be written" in errors[0], done.stderr
+    assert "Free some space and run the command again" in errors[0]
+    assert "Traceback" not in done.stderr
+    with build_assistant(Settings(index=index), embedder) as reopened:
+        assert [Path(d.source).name for d in reopened.documents()] == ["before.txt"]
+        assert reopened.store.disagreements() == []
+        assert Path(reopened.search("Seepferdchen")[0].source).name == "before.txt"
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("abstain_threshold", -5), ("abstain_threshold", 99),
+        ("abstain_threshold_crosslingual", 1.5), ("support_threshold", -0.1),
+        ("support_threshold_crosslingual", 2), ("llm_max_tokens", 10**12),
+        ("llm_timeout", 10**12), ("llm_timeout", 0), ("parse_timeout", 10**9),
+        ("fetch_max_bytes", 10**12), ("chunk_max_chars", 10),
+    ],
+)  # fmt: skip
+def test_a_setting_that_turns_a_safeguard_off_is_refused(name: str, value: float) -> None:
+    with pytest.raises(ValidationError, match=name):
+        Settings(**{name: value})
+
+
+def test_wrong_admin_passwords_are_limited() -> None:
+    from pages.common import Attempts
+
+    attempts = Attempts(limit=3, window=0.5)
+    for _ in range(3):
+        assert attempts.allowed()
+        attempts.failed()
+    assert not attempts.allowed()  # the fourth guess is not even checked
+    time.sleep(0.6)
+    assert attempts.allowed()
