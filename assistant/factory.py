@@ -66,7 +66,10 @@ class Assistant:
             max_bytes=s.fetch_max_bytes,
             allow_private=s.allow_private_urls,
         )
-        return run_limited(job, url.strip(), budget(s))
+        # The download's own deadline is checked between reads; the worker is killed a little
+        # after it, so a server that drips its headers is cut off too.
+        limit = replace(budget(s), seconds=min(s.parse_timeout, s.fetch_timeout + 5))
+        return run_limited(job, url.strip(), limit)
 
     def add_article(
         self, article: Article, lock: AbstractContextManager[object] | None = None

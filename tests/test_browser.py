@@ -297,7 +297,7 @@ def test_outside_text_in_errors_titles_and_warnings_loads_nothing(
     box = page.get_by_placeholder("https://…")
     box.fill(f"{canary}/titled")
     page.get_by_role("button", name="Fetch and add").click()
-    expect(page.get_by_text("1 added, 0 updated, 0 unchanged", exact=True)).to_be_visible()
+    expect(page.get_by_text("Adding the web page: 1 added, 0 updated")).to_be_visible()
     box.fill(f"{canary}/bad-reason")
     page.get_by_role("button", name="Fetch and add").click()
     error = page.get_by_text("the server answered 404 Gone")

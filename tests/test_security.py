@@ -51,6 +51,13 @@ class Internal(BaseHTTPRequestHandler):
             self.send_header("Location", Internal.target)
             self.end_headers()
             return
+        if self.path == "/drip-headers":
+            self.wfile.write(b"HTTP/1.1 200 OK\r\n")
+            for _ in range(100):
+                self.wfile.write(b"X-Slow: a\r\n")
+                self.wfile.flush()
+                time.sleep(0.2)
+            return
         self.send_response(200)
         self.send_header("Content-Type", f"text/plain; charset={Internal.charset}")
         self.end_headers()
@@ -153,16 +160,27 @@ def test_private_addresses_are_fetched_only_when_allowed(port: int) -> None:
     assert fetch_url(f"http://127.0.0.1:{port}/a", allow_private=True).text == ARTICLE.decode()
 
 
-def test_a_slow_drip_server_is_cut_off_at_the_total_deadline(lib: Assistant, port: int) -> None:
+@pytest.mark.parametrize(
+    ("path", "error", "seconds"),
+    [
+        ("/drip", "the page did not arrive within 1 s: try again later, or raise "
+                  "ASSISTANT_FETCH_TIMEOUT", 5),
+        ("/drip-headers", "reading it took longer than 6 s, so it was stopped", 10),
+    ],
+)  # fmt: skip
+def test_a_slow_drip_server_is_cut_off_at_the_total_deadline(
+    lib: Assistant, port: int, path: str, error: str, seconds: float
+) -> None:
+    """The body is cut at the download's deadline; headers dripped between reads, at the
+    worker's (the deadline plus 5 s)."""
     settings = lib.settings.model_copy(update={"fetch_timeout": 1.0, "allow_private_urls": True})
     slow = Assistant(**{**lib.__dict__, "settings": settings})
     started = time.monotonic()
-    report = slow.add_url(f"http://127.0.0.1:{port}/drip")
+    report = slow.add_url(f"http://127.0.0.1:{port}{path}")
     took = time.monotonic() - started
-    assert [f.error for f in report.failed] == [
-        "the page did not arrive within 1 s: try again later, or raise ASSISTANT_FETCH_TIMEOUT"
-    ]
-    assert took < 5, took  # the server would drip for 20 s
+    (failure,) = report.failed
+    assert failure.error.startswith(error) and "\n" not in failure.error
+    assert took < seconds, took  # the server would drip for 20 s
     intact(lib)
 
 
