@@ -179,7 +179,7 @@ def test_an_uploaded_file_is_listed_answered_from_and_deleted(corpus: Path, tmp_
     assert saved.read_text(encoding="utf-8") == LLAMAS  # the name lost its folders
     assert titles(at) == ["tokayev visit.de", "llama parade"]
     (failed,) = [e.value for e in at.error]
-    assert r"blank\.txt\: there is no text in it" in failed
+    assert r"blank\.txt: there is no text in it" in failed  # Markdown-escaped
     assert not list((tmp_path / "index" / "uploads").glob("**/blank.txt"))
 
     at.switch_page("pages/chat.py").run()

@@ -225,6 +225,6 @@ def test_the_library_adds_a_web_page_and_lists_a_bad_address(
         address = next(t for t in at.text_input if t.label.startswith("Web address"))
         address.set_value("file:///etc/passwd")
         next(b for b in at.button if b.label == "Fetch and add").click().run()
-        assert "`file:///etc/passwd`: only http:// and https://" in at.error[0].value
+        assert r"file\:///etc/passwd: only http\:// and https\://" in at.error[0].value
     finally:
         st.cache_resource.clear()

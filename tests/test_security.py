@@ -464,7 +464,7 @@ def test_a_full_disk_is_one_line_and_keeps_the_index(tmp_path: Path, embedder) -
     with build_assistant(Settings(index=index), embedder) as built:
         built.ingest([first])
     more = tmp_path / "more.txt"
-    more.write_text(" ".join(f"Wal{i} schwimmt im Meer{i % 97}." for i in range(1500)), "utf-8")
+    more.write_text(" ".join(f"Wal{i} schwimmt im Meer{i % 97}." for i in range(150)), "utf-8")
     limit = max(p.stat().st_size for p in index.rglob("*") if p.is_file()) + 8192
     env = {**os.environ, "ASSISTANT_INDEX": str(index)}
 
