@@ -11,9 +11,9 @@ help:  ## list the commands
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
 
-run: $(BIN)/python lexicon  ## set up and start the app (indexes corpus/ on first start)
+run: $(BIN)/python lexicon  ## set up and start the app on localhost only (indexes corpus/ on first start)
 	$(BIN)/pip install -q -e .
-	$(BIN)/streamlit run app.py
+	$(BIN)/streamlit run app.py --server.address 127.0.0.1
 
 lexicon:  ## Debian's German-English dictionary, read at run time (installed when missing, as root)
 	@if [ ! -f /usr/share/trans/de-en ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \

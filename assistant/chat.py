@@ -107,8 +107,10 @@ class LLMCondenser:
             return question
         from langchain_core.messages import HumanMessage, SystemMessage
 
-        lines = [f"User: {t.question}\nAssistant: {t.answer}" for t in history]
-        user = prompts.CONDENSE_USER.format(history="\n".join(lines), question=question)
+        quoted = prompts.format_history([(t.question, t.answer) for t in history])
+        user = prompts.CONDENSE_USER.format(
+            history=quoted, question=prompts.question_text(question)
+        )
         messages = [SystemMessage(prompts.CONDENSE_SYSTEM), HumanMessage(user)]
         try:
             reply = self._model.model.invoke(messages).text

@@ -2,7 +2,8 @@
 
 Pure functions. Every chunk satisfies ``article.text[chunk.start:chunk.end] == chunk.text``;
 chunks follow the article in order and together cover all of its non-blank text. A chunk
-never holds more tokens than ``max_tokens`` (the model would silently ignore the rest).
+never holds more tokens than ``max_tokens`` (the model would silently ignore the rest), nor
+more characters than ``max_chars`` (a tokenizer counts a 20 MB word as one unknown token).
 """
 
 from __future__ import annotations
@@ -105,14 +106,20 @@ def _append_trimmed(spans: list[Span], text: str, start: int, end: int) -> None:
         spans.append(Span(start, end))
 
 
-def _units(text: str, token_spans: TokenSpans, max_tokens: int) -> list[tuple[Span, int]]:
-    """Sentences with their token counts; a sentence longer than ``max_tokens`` is cut into
-    pieces that fit. A whole sentence is counted from the text's tokens (sentences end at
-    whitespace, which no token crosses); only a cut piece is tokenized again on its own."""
+def _units(
+    text: str, token_spans: TokenSpans, max_tokens: int, max_chars: int | None = None
+) -> list[tuple[Span, int]]:
+    """Sentences with their token counts; a sentence longer than ``max_tokens`` (or
+    ``max_chars``) is cut into pieces that fit. A whole sentence is counted from the text's
+    tokens (sentences end at whitespace, which no token crosses); only a cut piece is
+    tokenized again on its own."""
     spans = list(token_spans(text))
     starts = [s for s, _ in spans]
     units: list[tuple[Span, int]] = []
     for sentence in split_sentences(text):
+        if max_chars is not None and sentence.end - sentence.start > max_chars:
+            units.extend(_char_units(text, sentence, token_spans, max_tokens, max_chars))
+            continue
         first = bisect.bisect_left(starts, sentence.start)
         last = bisect.bisect_left(starts, sentence.end)
         if last - first <= max_tokens:
@@ -121,6 +128,34 @@ def _units(text: str, token_spans: TokenSpans, max_tokens: int) -> list[tuple[Sp
             pieces = _cut(text, spans[first:last], token_spans, max_tokens)
             units.extend((p, len(token_spans(text[p.start : p.end]))) for p in pieces)
     return units
+
+
+def _char_units(
+    text: str, sentence: Span, token_spans: TokenSpans, max_tokens: int, max_chars: int
+) -> list[tuple[Span, int]]:
+    """A sentence over ``max_chars`` cut into pieces of at most that many characters (at the
+    last space when there is one), each tokenized on its own and cut again by tokens."""
+    units: list[tuple[Span, int]] = []
+    start = sentence.start
+    while start < sentence.end:
+        end = min(start + max_chars, sentence.end)
+        if end < sentence.end and (space := text.rfind(" ", start + 1, end)) > start:
+            end = space
+        piece = text[start:end]
+        spans = [(start + a, start + b) for a, b in token_spans(piece)]
+        if len(spans) <= max_tokens:
+            _append_unit(units, text, Span(start, end), len(spans))
+        else:
+            for p in _cut(text, spans, token_spans, max_tokens):
+                units.append((p, len(token_spans(text[p.start : p.end]))))
+        start = end
+    return units
+
+
+def _append_unit(units: list[tuple[Span, int]], text: str, span: Span, count: int) -> None:
+    trimmed: list[Span] = []
+    _append_trimmed(trimmed, text, span.start, span.end)
+    units.extend((t, count) for t in trimmed)
 
 
 def _cut(
@@ -149,8 +184,10 @@ def chunk_article(
     overlap_tokens: int = 0,
     *,
     paragraphs: bool = True,
+    max_chars: int | None = None,
 ) -> list[Chunk]:
-    """Cut an article into chunks of whole sentences of at most ``max_tokens`` tokens.
+    """Cut an article into chunks of whole sentences of at most ``max_tokens`` tokens (and
+    ``max_chars`` characters, when given).
 
     Neighbouring chunks share up to ``overlap_tokens`` tokens of whole trailing sentences.
     With ``paragraphs``, a chunk ends at a blank line (a paragraph is one topic) and the
@@ -159,13 +196,16 @@ def chunk_article(
     if max_tokens < 1:
         raise ValueError("max_tokens must be at least 1")
     text = article.text
-    counted = _units(text, token_spans, max_tokens)
+    counted = _units(text, token_spans, max_tokens, max_chars)
     units, counts = [u for u, _ in counted], [n for _, n in counted]
+    chars = max_chars or len(text)
     chunks: list[Chunk] = []
     i = 0
     while i < len(units):
         j, used = i, 0
-        while j < len(units) and (j == i or used + counts[j] <= max_tokens):
+        while j < len(units) and (
+            j == i or (used + counts[j] <= max_tokens and units[j].end - units[i].start <= chars)
+        ):
             if j > i and paragraphs and _BLANK_LINE.search(text, units[j - 1].end, units[j].start):
                 break
             used += counts[j]

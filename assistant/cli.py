@@ -8,12 +8,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assistant.errors import AssistantError, DatasetError
+
+#: An argument of `ingest` that names a web address rather than a file (any scheme: the
+#: fetcher refuses all but http and https with a reason).
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 
 if TYPE_CHECKING:
     from assistant.config import Settings
@@ -31,8 +36,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     common.add_argument("--json", action="store_true", help="print JSON")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    ingest = sub.add_parser("ingest", parents=[common], help="add or update files and folders")
-    ingest.add_argument("paths", nargs="+", metavar="PATH")
+    ingest = sub.add_parser(
+        "ingest", parents=[common], help="add or update files, folders and web pages (URLs)"
+    )
+    ingest.add_argument("paths", nargs="+", metavar="PATH_OR_URL")
     sub.add_parser("list", parents=[common], help="list indexed documents")
     remove = sub.add_parser("remove", parents=[common], help="remove a document")
     remove.add_argument("document", metavar="DOC_ID_OR_PATH")
@@ -157,6 +164,8 @@ def _reindex(index: Path | None, as_json: bool) -> int:
 def _ingest(assistant: Assistant, paths: list[str], as_json: bool) -> int:
     from tqdm import tqdm
 
+    urls = [p for p in paths if _URL.match(p)]
+    files = [p for p in paths if not _URL.match(p)]
     with tqdm(total=0, unit="file", desc="ingest", file=sys.stderr) as bar:
 
         def progress(done: int, total: int, name: str) -> None:
@@ -164,7 +173,9 @@ def _ingest(assistant: Assistant, paths: list[str], as_json: bool) -> int:
             bar.set_postfix_str(name[:40])
             bar.update(done - bar.n)
 
-        report = assistant.ingest(paths, progress)
+        report = assistant.ingest(files, progress) if files else _empty_report()
+        for url in urls:
+            report.merge(assistant.add_url(url))
     for failure in report.failed:
         print(f"failed: {failure.path}: {failure.error}", file=sys.stderr)
     if as_json:
@@ -177,6 +188,12 @@ def _ingest(assistant: Assistant, paths: list[str], as_json: bool) -> int:
             )
         )
     return 1 if report.failed else 0
+
+
+def _empty_report() -> Any:
+    from assistant.ingestion import IngestReport
+
+    return IngestReport()
 
 
 def _doctor(assistant: Assistant, repair: bool, as_json: bool) -> int:

@@ -94,12 +94,16 @@ class Settings(BaseSettings):
     )
     abstain_threshold: float = Field(
         0.55,
+        ge=0.0,
+        le=1.0,
         description="Below this relevance (0..1) of the best sentence to a question in the "
         "article's language, the assistant abstains (calibrated on xquad-dev's even questions "
         "for multilingual-e5-small; MiniLM's were 0.35 and 0.20).",
     )
     abstain_threshold_crosslingual: float = Field(
         0.47,
+        ge=0.0,
+        le=1.0,
         description="The same, for a question in another language than the article's.",
     )
     chroma_url: str | None = Field(
@@ -113,6 +117,41 @@ class Settings(BaseSettings):
     max_pdf_pages: int = Field(2_000, ge=1, description="Most pages of a PDF read.")
     max_unzipped_bytes: int = Field(
         200_000_000, ge=1, description="Largest unpacked size of a .docx (zip bombs)."
+    )
+    chunk_max_chars: int = Field(
+        2_000,
+        ge=200,
+        le=100_000,
+        description="Largest chunk in characters, besides the token limit (a 20 MB word "
+        "becomes many chunks, never one; an answer quotes at most this much per sentence).",
+    )
+    parse_timeout: float = Field(
+        120.0,
+        gt=0,
+        le=3600,
+        description="Seconds one document may take to fetch and parse (in a child process, "
+        "killed when over); a slower one is skipped with one line.",
+    )
+    parse_memory_mb: int = Field(
+        2_048,
+        ge=256,
+        le=1_048_576,
+        description="Address space (MB) of the child process that parses one document; "
+        "one that needs more is skipped with one line.",
+    )
+    fetch_timeout: float = Field(
+        30.0,
+        gt=0,
+        le=600,
+        description="Seconds a whole web page download may take (headers, redirects and body).",
+    )
+    fetch_max_bytes: int = Field(
+        5_000_000, ge=1, le=100_000_000, description="Largest web page downloaded, in bytes."
+    )
+    allow_private_urls: bool = Field(
+        False,
+        description="Let URL ingestion fetch loopback, private and link-local addresses "
+        "(an intranet); off, such addresses are refused (server-side request forgery).",
     )
     sentence_vectors: bool = Field(
         True,
@@ -160,24 +199,34 @@ class Settings(BaseSettings):
     )
     llm_temperature: float = Field(0.0, ge=0.0, le=2.0, description="Sampling temperature.")
     llm_timeout: float = Field(
-        120.0, gt=0, description="Seconds to wait for the LLM server (local: for the answer)."
+        120.0,
+        gt=0,
+        le=3600,
+        description="Seconds to wait for the LLM server (local: for the answer; at most 3600).",
     )
-    llm_max_tokens: int = Field(512, ge=16, description="Most tokens of an LLM answer.")
+    llm_max_tokens: int = Field(
+        512, ge=16, le=32_768, description="Most tokens of an LLM answer (at most 32768)."
+    )
     support_threshold: float = Field(
         0.55,
+        ge=0.0,
+        le=1.0,
         description="An LLM answer's sentence is marked unsupported when its cited passage "
         "supports it less than this (0..1), in the passage's language (set for "
         "multilingual-e5-small, whose unrelated sentences score about 0.4; MiniLM: 0.35).",
     )
     support_threshold_crosslingual: float = Field(
         0.43,
+        ge=0.0,
+        le=1.0,
         description="The same, for a sentence in another language than the passage's "
         "(MiniLM: 0.15).",
     )
     admin_password: SecretStr | None = Field(
         None,
-        description="When set, the app asks for it before the library or settings change "
-        "(chatting stays open).",
+        description="When set, the app asks for it before the library, evaluation or settings "
+        "pages (chatting stays open); unset, those pages are open to everyone who can reach "
+        "the app.",
     )
 
     @model_validator(mode="after")

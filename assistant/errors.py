@@ -8,6 +8,7 @@ AssistantError
 │   └── UnsupportedFileError
 ├── IndexAccessError       the index on disk cannot be used as asked
 │   ├── IndexLockedError   another process owns the index directory
+│   ├── IndexWriteError    the disk refused a write (full, quota, I/O error)
 │   └── ModelMismatchError the index was built with another embedding model
 ├── NotFoundError          a document id or path is not in the index
 └── DatasetError           a question set line is invalid
@@ -60,6 +61,18 @@ class IndexLockedError(IndexAccessError):
             "command). Stop that process, point this one at another directory with --index "
             "or ASSISTANT_INDEX, or share one index between processes through a Chroma server "
             "(ASSISTANT_CHROMA_URL)."
+        )
+
+
+class IndexWriteError(IndexAccessError):
+    """The index could not be written: its disk is full or failing."""
+
+    def __init__(self, directory: str | Path, cause: BaseException) -> None:
+        reason = " ".join(str(cause).split())[:160]
+        super().__init__(
+            f"The index at {directory} could not be written ({reason}): the disk is probably "
+            "full. Free some space and run the command again; what was indexed before is "
+            "kept (`assistant doctor` checks it)."
         )
 
 

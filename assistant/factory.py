@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
@@ -16,7 +17,9 @@ from assistant.answering import ExtractiveAnswerer
 from assistant.chat import Condenser, KeywordCondenser, LLMCondenser, Turn, history_search
 from assistant.config import Settings
 from assistant.embedding import Embedder, build
-from assistant.ingestion import Ingestor, IngestReport, Progress
+from assistant.errors import LoadError
+from assistant.ingestion import Failure, Ingestor, IngestReport, Progress
+from assistant.isolation import Budget
 from assistant.lexicon import Lexicon
 from assistant.loading import Limits
 from assistant.retrieval import HybridSearcher, PassageRetriever
@@ -44,13 +47,51 @@ class Assistant:
     ingestor: Ingestor
     condenser: Condenser = field(default_factory=KeywordCondenser)
 
-    def ingest(self, paths: Iterable[str | Path], progress: Progress | None = None) -> IngestReport:
-        """Index files and folders (see ``Ingestor.ingest``)."""
-        return self.ingestor.ingest(paths, progress)
+    def ingest(
+        self,
+        paths: Iterable[str | Path],
+        progress: Progress | None = None,
+        lock: AbstractContextManager[object] | None = None,
+    ) -> IngestReport:
+        """Index files and folders (see ``Ingestor.ingest``; ``lock`` guards the store only)."""
+        return self.ingestor.ingest(paths, progress, lock)
 
-    def add_article(self, article: Article) -> IngestReport:
+    def fetch(self, url: str) -> Article:
+        """A web page as an Article, fetched in a worker within the configured limits (no
+        internal addresses unless ASSISTANT_ALLOW_PRIVATE_URLS); a LoadError says why not."""
+        from functools import partial
+
+        from assistant.fetching import check_url, fetch_url
+        from assistant.isolation import run_limited
+
+        s = self.settings
+        job = partial(
+            fetch_url,
+            check_url(url),
+            timeout=s.fetch_timeout,
+            max_bytes=s.fetch_max_bytes,
+            allow_private=s.allow_private_urls,
+        )
+        # The download's own deadline is checked between reads; the worker is killed a little
+        # after it, so a server that drips its headers is cut off too.
+        limit = replace(budget(s), seconds=min(s.parse_timeout, s.fetch_timeout + 5))
+        return run_limited(job, url.strip(), limit)
+
+    def add_article(
+        self, article: Article, lock: AbstractContextManager[object] | None = None
+    ) -> IngestReport:
         """Index one loaded article."""
-        return self.ingestor.add_article(article)
+        with lock or nullcontext():
+            return self.ingestor.add_article(article)
+
+    def add_url(self, url: str, lock: AbstractContextManager[object] | None = None) -> IngestReport:
+        """Fetch a web page (outside ``lock``) and index its article; a page that cannot be
+        fetched is a failure in the report."""
+        try:
+            article = self.fetch(url)
+        except LoadError as exc:
+            return IngestReport(failed=[Failure(exc.path, exc.reason)])
+        return self.add_article(article, lock)
 
     def documents(self) -> list[DocumentInfo]:
         """The manifest."""
@@ -82,8 +123,11 @@ class Assistant:
         answerer = self.answerer
         if history and isinstance(answerer, ExtractiveAnswerer):  # no repeats in a follow-up
             answerer = answerer.excluding([turn.answer for turn in history])
+        rewritten = standalone if standalone != question else None
         for event in answer_stream(answerer, standalone, passages):
-            yield replace(event, question=question) if isinstance(event, Answer) else event
+            if isinstance(event, Answer):
+                event = replace(event, question=question, rewritten=rewritten)
+            yield event
 
     def retriever(self) -> PassageRetriever:
         """The search as a LangChain retriever."""
@@ -98,6 +142,11 @@ class Assistant:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def budget(settings: Settings) -> Budget:
+    """Time and memory one document may take to fetch and parse."""
+    return Budget(settings.parse_timeout, settings.parse_memory_mb * 2**20)
 
 
 def build_embedder(settings: Settings) -> Embedder:
@@ -155,6 +204,8 @@ def build_assistant(
         settings.chunk_overlap,
         sentence_vectors=settings.sentence_vectors,
         limits=Limits(settings.max_file_bytes, settings.max_pdf_pages, settings.max_unzipped_bytes),
+        budget=budget(settings),
+        chunk_chars=settings.chunk_max_chars,
     )
     searcher = HybridSearcher(store, embedder, lexicon=build_lexicon(settings))
     return Assistant(settings, embedder, store, searcher, answerer, ingestor, condenser)

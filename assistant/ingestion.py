@@ -1,18 +1,23 @@
 """Files → index: load, skip what is current, chunk, embed in large batches, write.
 
 A file that fails to load is reported (path + reason) and skipped; the others go on, and
-nothing already indexed is touched by a failure.
+nothing already indexed is touched by a failure. Loading runs in a worker process within a
+time and memory ``Budget`` (see ``isolation``) and outside ``lock``: only the checks and
+writes against the store hold it, so questions are answered while a slow file is read.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from assistant.chunking import chunk_article, quoted_sentences
 from assistant.errors import LoadError
+from assistant.isolation import Budget, run_limited
 from assistant.loading import Limits, discover, load_file
 from assistant.store import Store, Version
 from assistant.types import Article, Chunk
@@ -43,6 +48,12 @@ class IngestReport:
     failed: list[Failure] = field(default_factory=list)
     chunks: int = 0
 
+    def merge(self, other: IngestReport) -> None:
+        """Add another report's outcomes to this one."""
+        for name in ("added", "updated", "unchanged", "removed", "failed"):
+            getattr(self, name).extend(getattr(other, name))
+        self.chunks += other.chunks
+
     def as_dict(self) -> dict[str, object]:
         """The JSON shape of `assistant ingest --json`."""
         return {
@@ -65,19 +76,30 @@ class Ingestor:
     batch_chunks: int = 256
     sentence_vectors: bool = True
     limits: Limits = field(default_factory=Limits)
+    #: Time and memory of loading one file in a worker process; None: in this process.
+    budget: Budget | None = field(default_factory=Budget)
+    chunk_chars: int = 2_000
     _pending: list[tuple[Article, list[Chunk], bool]] = field(default_factory=list)
 
-    def ingest(self, paths: Iterable[str | Path], progress: Progress | None = None) -> IngestReport:
-        """Index files and folders; sync away documents whose files left an ingested folder."""
+    def ingest(
+        self,
+        paths: Iterable[str | Path],
+        progress: Progress | None = None,
+        lock: AbstractContextManager[object] | None = None,
+    ) -> IngestReport:
+        """Index files and folders; sync away documents whose files left an ingested folder.
+        ``lock`` is held only while the store is read or written, never while a file loads."""
         paths = list(paths)
+        lock = lock or nullcontext()
         files, errors = discover(paths)
         report = IngestReport(failed=[Failure(e.path, e.reason) for e in errors])
         for done, path in enumerate(files, 1):
-            self._ingest_file(path, report)
+            self._ingest_file(path, report, lock)
             if progress:
                 progress(done, len(files), path.name)
-        self._flush(report)
-        self._remove_vanished(paths, {str(f.resolve()) for f in files}, report)
+        with lock:
+            self._flush(report)
+            self._remove_vanished(paths, {str(f.resolve()) for f in files}, report)
         return report
 
     def add_article(self, article: Article) -> IngestReport:
@@ -87,9 +109,16 @@ class Ingestor:
         self._flush(report)
         return report
 
-    def _ingest_file(self, path: Path, report: IngestReport) -> None:
+    def load(self, path: Path) -> Article:
+        """One file as an Article, within the budget; a LoadError says why not."""
+        job = partial(load_file, path, **asdict(self.limits))
+        return run_limited(job, str(path), self.budget) if self.budget else job()
+
+    def _ingest_file(
+        self, path: Path, report: IngestReport, lock: AbstractContextManager[object]
+    ) -> None:
         try:
-            article = load_file(path, **asdict(self.limits))
+            article = self.load(path)
         except LoadError as exc:
             report.failed.append(Failure(exc.path, exc.reason))
             return
@@ -100,16 +129,30 @@ class Ingestor:
             )
             report.failed.append(Failure(str(path), reason))
             return
-        self._add(article, report)
+        with lock:
+            current = self.store.is_current(article)
+        if current:
+            report.unchanged.append(article.source)
+            return
+        chunks = self._chunk(article)  # pure, and slow for a huge text: outside the lock
+        with lock:
+            self._queue(article, chunks, report)
 
     def _add(self, article: Article, report: IngestReport) -> None:
         if self.store.is_current(article):
             report.unchanged.append(article.source)
             return
-        is_new = self.store.document(article.doc_id) is None
+        self._queue(article, self._chunk(article), report)
+
+    def _chunk(self, article: Article) -> list[Chunk]:
         max_tokens = min(self.chunk_tokens, self.encoder.max_tokens)
         overlap = min(self.chunk_overlap, max_tokens // 2)
-        chunks = chunk_article(article, self.encoder.token_spans, max_tokens, overlap)
+        return chunk_article(
+            article, self.encoder.token_spans, max_tokens, overlap, max_chars=self.chunk_chars
+        )
+
+    def _queue(self, article: Article, chunks: list[Chunk], report: IngestReport) -> None:
+        is_new = self.store.document(article.doc_id) is None
         self._pending.append((article, chunks, is_new))
         if sum(len(c) for _, c, _ in self._pending) >= self.batch_chunks:
             self._flush(report)

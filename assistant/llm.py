@@ -72,9 +72,11 @@ def answer_messages(
     quoted = prompts.format_passages([(p.title, p.text) for p in passages])
     if evidence:
         language = prompts.language_name(detect_language(question))
-        user = prompts.EVIDENCE_USER.format(passages=quoted, question=question, language=language)
+        user = prompts.EVIDENCE_USER.format(
+            passages=quoted, question=prompts.question_text(question), language=language
+        )
     else:
-        user = prompts.ANSWER_USER.format(passages=quoted, question=question)
+        user = prompts.ANSWER_USER.format(passages=quoted, question=prompts.question_text(question))
     return [SystemMessage(prompts.ANSWER_SYSTEM), HumanMessage(user)]
 
 

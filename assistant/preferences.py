@@ -1,7 +1,9 @@
 """What the app's users chose on its Settings page, kept as JSON in the index directory.
 
 Only answering knobs are kept (never paths, the model, or secrets): the entry point applies
-them as ``Settings(**overrides(prefs))``; secrets come from the environment only.
+them as ``Settings(**overrides(prefs))``; secrets come from the environment only, and so does
+where they go: while the environment sets a key, no server address (``*_url``) is editable,
+so a visitor cannot send the key to a server of their choosing.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ _ANSWERER_PREFIXES = ("llm_", "ollama_", "openai_", "huggingface_", "hf_")
 #: Answerer settings kept out of the app: where files go, and the hash that vouches for one.
 _FIXED = frozenset({"llm_cache", "llm_sha256"})
 _SECRET_WORDS = frozenset({"key", "token", "secret", "password"})
+_DESTINATIONS = ("_url", "_host", "_endpoint")
 _append_lock = threading.Lock()
 
 
@@ -35,20 +38,30 @@ def is_secret(name: str) -> bool:
     return not _SECRET_WORDS.isdisjoint(name.lower().split("_"))
 
 
-def editable_fields(names: Iterable[str]) -> list[str]:
-    """The settings, of those named, that the app's Settings page may change."""
+def editable_fields(names: Iterable[str], *, key_from_env: bool = False) -> list[str]:
+    """The settings, of those named, that the app's Settings page may change (no server
+    address while ``key_from_env``: the environment says where a key goes)."""
     return [
         n
         for n in names
         if (n in EDITABLE or n.startswith(_ANSWERER_PREFIXES))
         and not is_secret(n)
         and n not in _FIXED
+        and not (key_from_env and n.endswith(_DESTINATIONS))
     ]
 
 
-def overrides(prefs: Mapping[str, Any], known: Iterable[str]) -> dict[str, Any]:
+def sends_secret(settings: Any, names: Iterable[str]) -> bool:
+    """Whether the environment sets a secret that is sent to a server (an API key; the
+    admin password is only compared, never sent)."""
+    return any(is_secret(n) and n != "admin_password" and getattr(settings, n) for n in names)
+
+
+def overrides(
+    prefs: Mapping[str, Any], known: Iterable[str], *, key_from_env: bool = False
+) -> dict[str, Any]:
     """The stored choices that are editable settings among ``known`` (others are dropped)."""
-    allowed = set(editable_fields(known))
+    allowed = set(editable_fields(known, key_from_env=key_from_env))
     return {k: v for k, v in prefs.items() if k in allowed}
 
 

@@ -36,7 +36,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, ParamSpec, TypeVar
 from urllib.parse import urlsplit
 
-from assistant.errors import IndexAccessError, IndexLockedError, ModelMismatchError, NotFoundError
+from assistant.errors import (
+    IndexAccessError,
+    IndexLockedError,
+    IndexWriteError,
+    ModelMismatchError,
+    NotFoundError,
+)
 from assistant.manifest import (
     DOCUMENT_FIELDS,
     PASSAGE_SQL,
@@ -59,6 +65,22 @@ log = logging.getLogger(__name__)
 
 P = ParamSpec("P")
 R = TypeVar("R")
+
+
+def _writes(method: Callable[P, R]) -> Callable[P, R]:
+    """A Store write whose disk fails (full, over a quota, I/O error) raises an
+    IndexWriteError that says what to do; the transaction has kept the old state."""
+
+    @wraps(method)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        from chromadb.errors import ChromaError
+
+        try:
+            return method(*args, **kwargs)
+        except (sqlite3.OperationalError, OSError, ChromaError) as exc:
+            raise IndexWriteError(args[0].directory, exc) from exc  # type: ignore[attr-defined]
+
+    return run
 
 
 def _locked(method: Callable[P, R]) -> Callable[P, R]:
@@ -404,6 +426,7 @@ class Store:
             [(c.chunk_id, c.doc_id, c.start, c.end, c.page, c.text) for c in chunks],
         )
 
+    @_writes
     @_locked
     def replace_many(self, versions: Sequence[Version]) -> None:
         """Index several articles in one transaction and one dense write (ingest batches)."""
@@ -449,6 +472,7 @@ class Store:
             )  # fmt: skip
         return doc
 
+    @_writes
     @_locked
     def remove(self, doc_id: str) -> None:
         """Delete a document from the manifest, the lexical and the dense index."""

@@ -175,6 +175,8 @@ class Answer:
     statements: tuple[Statement, ...] = ()
     #: One line for the reader, e.g. why the LLM did not answer (the quotes answer instead).
     note: str = ""
+    #: The follow-up as it was searched and answered, when the conversation rewrote it.
+    rewritten: str | None = None
 
     @property
     def unsupported(self) -> tuple[int, ...]:
@@ -193,6 +195,8 @@ class Answer:
             out["statements"] = [s.as_dict() for s in self.statements]
         if self.note:
             out["note"] = self.note
+        if self.rewritten:
+            out["rewritten"] = self.rewritten
         return out
 
 

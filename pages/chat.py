@@ -21,7 +21,9 @@ from pages.common import (
     highlight_html,
     index_lock,
     load_settings,
+    md,
     passage_html,
+    show_error,
     show_text,
 )
 
@@ -50,11 +52,13 @@ def unsupported_flag(answer: Answer, citation: Citation) -> str | None:
 def show_unsupported(answer: Answer) -> None:
     """The written sentences that no cited passage supports, listed under the answer."""
     for i in answer.unsupported:
-        st.warning(f"Not supported by its sources: {answer.statements[i].text}", icon="⚠️")
+        st.warning(f"Not supported by its sources: {md(answer.statements[i].text)}", icon="⚠️")
 
 
 def show_answer(answer: Answer, dates: dict[str, str | None]) -> None:
     """The answer with its [n] markers, then its cited passages (or the closest ones)."""
+    if answer.rewritten:  # the user sees what was searched and answered
+        st.caption(f"Answered as: {md(answer.rewritten)}")
     show_text(answer.text)
     if answer.note:
         st.html(f'<div style="color:#b45309">{html.escape(answer.note)}</div>')
@@ -142,7 +146,7 @@ def ask(
                 past = [ChatTurn(t.answer.question, t.answer.text) for t in history]
                 answer = settle(assistant.stream(question, past[-MAX_TURNS:]))
         except AssistantError as exc:
-            st.error(str(exc))
+            show_error(exc)
             return
         show_answer(answer, dates)
         turn = Turn(uuid.uuid4().hex, answer)

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import hmac
 import html
+import re
 import threading
+import time
 from pathlib import Path
 
 import streamlit as st
@@ -17,8 +19,22 @@ from pydantic import ValidationError
 from assistant.config import Settings
 from assistant.errors import AssistantError, ModelMismatchError
 from assistant.factory import Assistant, build_assistant, reconfigured, reindex_index
-from assistant.preferences import load_preferences, overrides
+from assistant.preferences import load_preferences, overrides, sends_secret
 from assistant.types import Passage
+
+# Markdown's special characters (and Streamlit's :color[...] and $math$ directives).
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+
+
+def md(text: object) -> str:
+    """Outside text (a file name, an error, a server's words, an LLM sentence) made safe for
+    an element that renders Markdown: special characters escaped, on one line."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
+
+
+def show_error(text: object) -> None:
+    """An error holding outside text, shown as written."""
+    st.error(md(text))
 
 
 def highlight_html(text: str, start: int, end: int) -> str:
@@ -66,7 +82,8 @@ def load_settings() -> Settings:
     """The environment's settings with the app's saved choices applied; stops on an error."""
     try:
         base = Settings()
-        saved = overrides(load_preferences(base.index), Settings.model_fields)
+        keyed = sends_secret(base, Settings.model_fields)
+        saved = overrides(load_preferences(base.index), Settings.model_fields, key_from_env=keyed)
         return Settings(**saved) if saved else base
     except ValidationError as exc:
         st.error(
@@ -74,7 +91,7 @@ def load_settings() -> Settings:
             f"choice on the Settings page (or delete ui-settings.json in the index):\n\n{exc}"
         )
     except AssistantError as exc:
-        st.error(str(exc))
+        show_error(exc)
     st.stop()
     raise AssertionError("unreachable")  # st.stop raises
 
@@ -91,7 +108,7 @@ def get_assistant(settings: Settings) -> Assistant:
         offer_reindex(settings, exc)
         st.stop()
     except AssistantError as exc:
-        st.error(str(exc))
+        show_error(exc)
         st.stop()
     return base if base.settings == settings else reconfigured(base, settings)
 
@@ -99,7 +116,7 @@ def get_assistant(settings: Settings) -> Assistant:
 def index_corpus(assistant: Assistant) -> None:
     """Index the configured corpus folder, with a progress bar and any per-file failures."""
     corpus = assistant.settings.corpus
-    with st.status(f"Indexing the articles in {corpus} …", expanded=True) as status:
+    with st.status(f"Indexing the articles in {md(corpus)} …", expanded=True) as status:
         bar = st.progress(0.0, text="Loading the embedding model…")
 
         def progress(done: int, total: int, _name: str) -> None:
@@ -134,16 +151,58 @@ def offer_reindex(settings: Settings, mismatch: ModelMismatchError) -> None:
     st.rerun()
 
 
-def is_admin(settings: Settings) -> bool:
-    """Whether this session may change the library and settings (asks for the password)."""
-    if settings.admin_password is None or st.session_state.get("admin"):
+def is_admin(settings: Settings, what: str = "Changing the library and the settings") -> bool:
+    """Whether this session may use an admin page (asks for the password when one is set;
+    says that the page is open to everyone when none is)."""
+    if settings.admin_password is None:
+        st.caption(
+            "This page is open to everyone who can reach the app: set "
+            "ASSISTANT_ADMIN_PASSWORD to require a password."
+        )
         return True
-    st.info("Changing the library and the settings needs the admin password.")
+    if st.session_state.get("admin"):
+        return True
+    st.info(f"{what} needs the admin password.")
     given = st.text_input("Admin password", type="password", key="admin_password_input")
     if given:
+        if not attempts().allowed():
+            st.error(
+                "Too many wrong passwords: wait a minute and try again (attempts are limited "
+                "for every visitor together)."
+            )
+            return False
         secret = settings.admin_password.get_secret_value()
         if hmac.compare_digest(given.encode(), secret.encode()):
             st.session_state["admin"] = True
             st.rerun()
+        attempts().failed()
         st.error("That is not the admin password (ASSISTANT_ADMIN_PASSWORD): try again.")
     return False
+
+
+class Attempts:
+    """Wrong admin passwords, counted for the whole process: after ``limit`` of them within
+    ``window`` seconds, every attempt is refused until the window has passed."""
+
+    def __init__(self, limit: int = 5, window: float = 60.0) -> None:
+        self.limit, self.window = limit, window
+        self._failures: list[float] = []
+        self._lock = threading.Lock()
+
+    def allowed(self) -> bool:
+        """Whether an attempt may be checked now."""
+        with self._lock:
+            now = time.monotonic()
+            self._failures = [t for t in self._failures if now - t < self.window]
+            return len(self._failures) < self.limit
+
+    def failed(self) -> None:
+        """Count a wrong password."""
+        with self._lock:
+            self._failures.append(time.monotonic())
+
+
+@st.cache_resource
+def attempts() -> Attempts:
+    """The process's one count of wrong admin passwords."""
+    return Attempts()

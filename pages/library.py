@@ -9,16 +9,13 @@ import streamlit as st
 
 from assistant.errors import AssistantError, LoadError
 from assistant.factory import Assistant
-from assistant.fetching import fetch_url
 from assistant.ingestion import Failure, IngestReport
 from assistant.loading import SUPPORTED_SUFFIXES, load_text
 from assistant.types import content_id
-from assistant.uploads import MAX_UPLOAD_BYTES, save_upload
-from pages.common import get_assistant, index_lock, is_admin, load_settings
+from assistant.uploads import MAX_UPLOAD_BYTES, add_upload, remove_upload
+from pages.common import get_assistant, index_lock, is_admin, load_settings, md
 
 UPLOADS = "uploads"
-FETCH_TIMEOUT_S = 15.0
-FETCH_MAX_BYTES = 5_000_000
 
 
 def summary(report: IngestReport) -> str:
@@ -41,7 +38,7 @@ def run_ingest(label: str, work: Callable[[Callable[[int, int, str], None]], Ing
         bar = st.progress(0.0, text="Starting…")
 
         def progress(done: int, total: int, name: str) -> None:
-            bar.progress(done / max(total, 1), text=f"{done} of {total}: {name}")
+            bar.progress(done / max(total, 1), text=f"{done} of {total}: {md(name)}")
 
         try:
             report = work(progress)
@@ -53,38 +50,37 @@ def run_ingest(label: str, work: Callable[[Callable[[int, int, str], None]], Ing
 
 
 def add_uploads(assistant: Assistant, files: list) -> None:
-    """Save the uploaded files under safe names in the index and ingest them."""
+    """Read each uploaded file outside the index lock, keep it under a unique name once it
+    was read, and index it."""
     folder = assistant.store.directory / UPLOADS
-    saved: list[Path] = []
-    refused: list[Failure] = []
-    for upload in files:
-        try:
-            saved.append(save_upload(folder, upload.name, upload.getvalue()))
-        except LoadError as exc:
-            refused.append(Failure(exc.path, exc.reason))
+    lock = index_lock(assistant.store.directory)
 
     def work(progress: Callable[[int, int, str], None]) -> IngestReport:
-        report = assistant.ingest(saved, progress=progress) if saved else IngestReport()
-        for failure in report.failed:  # keep no upload that is not in the index
-            if Path(failure.path).parent == folder:
-                Path(failure.path).unlink(missing_ok=True)
-        report.failed[:0] = refused
+        report = IngestReport()
+        for done, upload in enumerate(files, 1):
+            report.merge(
+                add_upload(
+                    folder,
+                    upload.name,
+                    upload.getvalue(),
+                    assistant.ingestor.load,
+                    lambda article: assistant.add_article(article, lock),
+                )
+            )
+            progress(done, len(files), upload.name)
         return report
 
     run_ingest(f"Adding {len(files)} file{'s' * (len(files) != 1)}", work)
 
 
 def add_url(assistant: Assistant, url: str) -> None:
-    """Fetch a web page and ingest its article."""
+    """Fetch a web page (in a worker, outside the index lock) and ingest its article."""
 
     def work(progress: Callable[[int, int, str], None]) -> IngestReport:
         progress(0, 1, "fetching")
-        try:
-            article = fetch_url(url, timeout=FETCH_TIMEOUT_S, max_bytes=FETCH_MAX_BYTES)
-        except LoadError as exc:
-            return IngestReport(failed=[Failure(exc.path, exc.reason)])
-        progress(1, 1, article.title)
-        return assistant.add_article(article)
+        report = assistant.add_url(url, index_lock(assistant.store.directory))
+        progress(1, 1, "done")
+        return report
 
     run_ingest("Adding the web page", work)
 
@@ -110,7 +106,9 @@ def show_report() -> None:
     if report is None:
         return
     if report.failed:
-        st.error("Not added:\n\n" + "\n".join(f"- `{f.path}`: {f.error}" for f in report.failed))
+        st.error(
+            "Not added:\n\n" + "\n".join(f"- {md(f.path)}: {md(f.error)}" for f in report.failed)
+        )
     else:
         st.success(summary(report))
 
@@ -126,13 +124,11 @@ def adders(assistant: Assistant) -> None:
             accept_multiple_files=True,
         )
         if st.form_submit_button("Add the files", type="primary") and files:
-            with index_lock(assistant.store.directory):
-                add_uploads(assistant, list(files))
+            add_uploads(assistant, list(files))
     with url_tab, st.form("url", clear_on_submit=True):
         url = st.text_input("Web address (http or https)", placeholder="https://…")
         if st.form_submit_button("Fetch and add") and url.strip():
-            with index_lock(assistant.store.directory):
-                add_url(assistant, url)
+            add_url(assistant, url)
     with text_tab, st.form("paste", clear_on_submit=True):
         title = st.text_input("Title (optional)")
         text = st.text_area("Text", height=200)
@@ -164,16 +160,14 @@ def document_list(assistant: Assistant, may_change: bool) -> None:
         with index_lock(assistant.store.directory):
             for doc in chosen:
                 assistant.remove(doc.doc_id)
-                upload = Path(doc.source)
-                if upload.parent == assistant.store.directory / UPLOADS:
-                    upload.unlink(missing_ok=True)
+                remove_upload(assistant.store.directory / UPLOADS, doc.source)
         st.session_state["library_report"] = None
         st.toast(f"Deleted {len(chosen)} document{'s' * (len(chosen) != 1)}")
         st.rerun()
     files = [d.source for d in chosen if Path(d.source).is_file()]
     if reindex.button("Re-index selected files", disabled=not files, icon=":material/refresh:"):
-        with index_lock(assistant.store.directory):
-            run_ingest("Re-indexing", lambda progress: assistant.ingest(files, progress))
+        lock = index_lock(assistant.store.directory)
+        run_ingest("Re-indexing", lambda progress: assistant.ingest(files, progress, lock))
         st.rerun()
 
 
@@ -181,12 +175,12 @@ def main() -> None:
     """The page."""
     st.title("Library")
     settings = load_settings()
+    if not is_admin(settings, "The library"):
+        return
     assistant = get_assistant(settings)
-    may_change = is_admin(settings)
-    if may_change:
-        adders(assistant)
-        show_report()
-    document_list(assistant, may_change)
+    adders(assistant)
+    show_report()
+    document_list(assistant, True)
 
 
 if __name__ == "__main__":

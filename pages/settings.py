@@ -13,8 +13,8 @@ import streamlit as st
 from pydantic import ValidationError
 
 from assistant.config import Settings
-from assistant.preferences import editable_fields, is_secret, save_preferences
-from pages.common import is_admin, load_settings
+from assistant.preferences import editable_fields, is_secret, save_preferences, sends_secret
+from pages.common import is_admin, load_settings, md
 
 LABELS = {
     "answerer": "Answerer",
@@ -64,14 +64,20 @@ def main() -> None:
     """The page."""
     st.title("Settings")
     settings = load_settings()
+    if not is_admin(settings, "The settings"):
+        return
     st.caption(
         f"Index {settings.index.resolve()} · embedding model {settings.embedding_model} "
         "(set these with ASSISTANT_INDEX and ASSISTANT_EMBEDDING_MODEL)"
     )
     secrets_status(settings)
-    if not is_admin(settings):
-        return
-    names = editable_fields(Settings.model_fields)
+    keyed = sends_secret(Settings(), Settings.model_fields)
+    names = editable_fields(Settings.model_fields, key_from_env=keyed)
+    if keyed:
+        st.caption(
+            "An API key comes from the environment, so the server it goes to does too: "
+            "set ASSISTANT_LLM_BASE_URL there to change it."
+        )
     with st.form("settings"):
         chosen = {n: field_input(n, getattr(settings, n)) for n in names}
         save, reset = st.columns(2)
@@ -82,7 +88,7 @@ def main() -> None:
         try:
             Settings(**choice)  # validate before storing
         except ValidationError as exc:
-            st.error(f"Not saved: fix the values below and save again.\n\n{exc}")
+            st.error(f"Not saved: fix the values below and save again. {md(exc)}")
             return
         save_preferences(settings.index.resolve(), choice)
         st.session_state["settings_saved"] = True

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import re
 import shutil
 from collections.abc import Iterator
@@ -174,12 +175,12 @@ def test_an_uploaded_file_is_listed_answered_from_and_deleted(corpus: Path, tmp_
 
     upload(at, ("../../llama parade.txt", LLAMAS.encode()), ("blank.txt", b"  \n "))
 
-    saved = tmp_path / "index" / "uploads" / "llama_parade.txt"
+    (saved,) = (tmp_path / "index" / "uploads").glob("*/llama_parade.txt")
     assert saved.read_text(encoding="utf-8") == LLAMAS  # the name lost its folders
     assert titles(at) == ["tokayev visit.de", "llama parade"]
     (failed,) = [e.value for e in at.error]
-    assert "blank.txt`: there is no text in it" in failed
-    assert not (saved.parent / "blank.txt").exists()
+    assert r"blank\.txt: there is no text in it" in failed  # Markdown-escaped
+    assert not list((tmp_path / "index" / "uploads").glob("**/blank.txt"))
 
     at.switch_page("pages/chat.py").run()
     answer, *sources = ask(at, "Where does the llama parade start?")
@@ -231,7 +232,7 @@ def test_saved_settings_change_how_questions_are_answered(corpus: Path, tmp_path
     assert json.loads((tmp_path / "index" / "ui-settings.json").read_text()) == {}
 
 
-def test_the_admin_password_guards_library_and_settings_but_not_chat(
+def test_the_admin_password_guards_library_settings_and_evaluation_but_not_chat(
     corpus: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("ASSISTANT_ADMIN_PASSWORD", "s3cret-pw")
@@ -239,14 +240,14 @@ def test_the_admin_password_guards_library_and_settings_but_not_chat(
     answer, *_ = ask(at, "Was erwarten Experten von dem Besuch?")
     assert "[1]" in answer
 
-    at.switch_page("pages/settings.py").run()
-    assert not at.number_input  # no settings without the password
-    assert at.caption[1].value.endswith("ASSISTANT_ADMIN_PASSWORD is set")
-    assert all("s3cret-pw" not in str(e.value) for e in [*at.caption, *at.markdown])
+    for page in ("settings", "evaluation", "library"):
+        at.switch_page(f"pages/{page}.py").run()
+        assert not at.exception, at.exception
+        assert not at.number_input and not at.file_uploader and not at.selectbox, page
+        assert not at.dataframe and not at.button, page  # nothing read, nothing to run
+        assert "needs the admin password" in at.info[0].value
+        assert all("s3cret-pw" not in str(e.value) for e in [*at.caption, *at.markdown])
 
-    at = library(at)
-    assert not at.file_uploader
-    assert titles(at) == ["tokayev visit.de"]
     at.text_input[0].set_value("wrong").run()
     assert "not the admin password" in at.error[0].value
     at.text_input[0].set_value("s3cret-pw").run()
@@ -263,7 +264,9 @@ def test_the_evaluation_page_runs_a_question_set_and_compares_runs(
     small.write_text("\n".join(lines[:2] + lines[-1:]) + "\n", encoding="utf-8")
     at = start()
     at.switch_page("pages/evaluation.py").run()
-    at.text_input[0].set_value(str(small)).run()
+    assert not at.text_input  # no free path to type
+    at.file_uploader[0].set_value([("small.jsonl", small.read_bytes(), "application/jsonl")])
+    at.run()
     at.button[0].click().run()
     assert_clean(at)
     runs = sorted((tmp_path / "index" / "evaluations").iterdir())
@@ -275,7 +278,7 @@ def test_the_evaluation_page_runs_a_question_set_and_compares_runs(
     captions = [c for i in at.get("image") for c in re.findall(r'caption: "([^"]+)"', str(i.proto))]
     assert {"metrics.png", "scores.png"} <= set(captions)
     at.run()  # the list of earlier runs now holds the one just made
-    at.selectbox[0].select_index(1).run()
+    at.selectbox[-1].select_index(1).run()
     at.button[0].click().run()
     assert_clean(at)
     captions = [c for i in at.get("image") for c in re.findall(r'caption: "([^"]+)"', str(i.proto))]
@@ -307,3 +310,64 @@ def test_an_index_of_another_model_is_embedded_again_from_the_app(
     assert "embedding model multilingual-e5-small" in at.caption[0].value
     answer, *sources = ask(at, "When will Tokayev meet Putin?")
     assert "[1]" in answer and sources
+
+
+def test_the_evaluation_page_offers_only_regular_small_question_sets(
+    corpus: Path, tmp_path: Path
+) -> None:
+    """/dev/zero, /etc/shadow, a pipe or a huge file cannot be chosen; an invalid server file
+    is named without quoting any of it; without a password the page says it is open."""
+    (corpus / "zero.jsonl").symlink_to("/dev/zero")
+    (corpus / "shadow.jsonl").symlink_to("/etc/shadow")
+    os.mkfifo(corpus / "pipe.jsonl")
+    (corpus / "huge.jsonl").write_bytes(b"{}\n" * 2_000_000)  # 6 MB
+    secret = '{"root-password-hash": "$6$secret", "question": "x"}\n'
+    (corpus / "keys.jsonl").write_text(secret, encoding="utf-8")
+    at = start()
+    at.switch_page("pages/evaluation.py").run()
+    assert_clean(at)
+    assert "open to everyone who can reach the app" in at.caption[0].value
+    assert not at.text_input
+    assert at.selectbox[0].options == ["keys.jsonl"]
+    at.button[0].click().run()
+    (error,) = [e.value for e in at.error]
+    assert "keys" in error and "not a valid question set" in error
+    assert "root-password-hash" not in error and "secret" not in error
+    assert not (tmp_path / "index" / "evaluations").exists() or not any(
+        (tmp_path / "index" / "evaluations").glob("*/report.json")
+    )
+
+
+@pytest.mark.parametrize("page", ["library", "settings"])
+def test_an_admin_page_without_a_password_says_it_is_open(corpus: Path, page: str) -> None:
+    at = start()
+    at.switch_page(f"pages/{page}.py").run()
+    assert_clean(at)
+    assert "open to everyone who can reach the app" in at.caption[0].value
+
+
+def test_a_key_from_the_environment_goes_only_where_the_environment_says(
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A visitor's saved server address (a capture server) is ignored while a key is set:
+    the question goes to the environment's server, the capture server hears nothing."""
+    from fake_llm_server import FakeLLMServer
+
+    legit = FakeLLMServer(lambda body: "Experten erwarten neue Abkommen [1].")
+    capture = FakeLLMServer(lambda body: "captured")
+    monkeypatch.setenv("ASSISTANT_LLM_API_KEY", "sk-from-the-environment")
+    monkeypatch.setenv("ASSISTANT_LLM_BASE_URL", f"{legit.url}/v1")
+    try:
+        at = start()
+        prefs = {"answerer": "openai", "llm_model": "fake", "llm_base_url": f"{capture.url}/v1"}
+        (tmp_path / "index" / "ui-settings.json").write_text(json.dumps(prefs), "utf-8")
+        ask(at, "Was erwarten Experten von dem Besuch?")
+        at.switch_page("pages/settings.py").run()
+        labels = [t.label for t in at.text_input]
+    finally:
+        legit.close()
+        capture.close()
+    assert capture.requests == []
+    assert legit.requests, "the environment's server answered"
+    assert labels and not any("url" in label.lower() for label in labels), labels
+    assert any("the server it goes to does too" in c.value for c in at.caption)

@@ -9,6 +9,7 @@ $BROWSER_SCREENSHOTS (default: out/screenshots).
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -35,6 +36,10 @@ ARGS = [
 ]
 SHOTS = Path(os.environ.get("BROWSER_SCREENSHOTS", ROOT / "out" / "screenshots"))
 WAIT_MS = 120_000
+OWLS = (
+    "The owls of Hohenlohe hunt at night over the wheat fields. Each pair of owls keeps "
+    "the same barn for many years, and the farmers leave a window open for them."
+)
 LLAMAS = (
     "The llama parade of Quillacollo is held every October. The parade starts at the "
     "old stone bridge and ends at the market square, where the llamas are given apples.\n"
@@ -62,12 +67,29 @@ expect.set_options(timeout=WAIT_MS)  # the first answer waits for the model and 
 
 
 class Canary(BaseHTTPRequestHandler):
-    """Records every request: a document's content must never make the browser send one."""
+    """Records every request: a document's content must never make the browser send one.
+    It is also a hostile web server: /bad-reason answers 404 with Markdown in its reason
+    phrase, /titled serves an article whose title is Markdown."""
 
     hits: ClassVar[list[str]] = []
 
     def do_GET(self) -> None:  # the http.server interface
         Canary.hits.append(self.path)
+        base = f"http://127.0.0.1:{self.server.server_address[1]}"
+        if self.path == "/bad-reason":
+            self.send_response(404, f"Gone ![r]({base}/reason.png) :red[red] [link]({base}/l)")
+            self.end_headers()
+            return
+        if self.path == "/titled":
+            title = f"Owls ![t]({base}/title.png) :red[red]"
+            body = f"<html><head><title>{title}</title></head><body><article><p>{OWLS}</p>"
+            data = (body + "</article></body></html>").encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            return
         self.send_response(204)
         self.end_headers()
 
@@ -104,9 +126,15 @@ def canary() -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def app_url(tmp_path_factory: pytest.TempPathFactory, canary: str) -> Iterator[str]:
+def app_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The folder of the app's corpus and index."""
+    return tmp_path_factory.mktemp("browser")
+
+
+@pytest.fixture(scope="module")
+def app_url(app_dir: Path, canary: str) -> Iterator[str]:
     """The app, started headless on a free port over a corpus of two documents."""
-    base = tmp_path_factory.mktemp("browser")
+    base = app_dir
     corpus = base / "corpus"
     corpus.mkdir()
     shutil.copy(ROOT / "corpus" / "tokayev-visit.de.txt", corpus)
@@ -116,6 +144,10 @@ def app_url(tmp_path_factory: pytest.TempPathFactory, canary: str) -> Iterator[s
         **os.environ,
         "ASSISTANT_INDEX": str(base / "index"),
         "ASSISTANT_CORPUS": str(corpus),
+        "ASSISTANT_ALLOW_PRIVATE_URLS": "true",  # the hostile web server is on loopback
+        # an LLM answer (one test switches to a fake one) is flagged unless nearly verbatim
+        "ASSISTANT_SUPPORT_THRESHOLD": "0.99",
+        "ASSISTANT_SUPPORT_THRESHOLD_CROSSLINGUAL": "0.99",
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
     }
     env.pop("ASSISTANT_ADMIN_PASSWORD", None)
@@ -246,5 +278,46 @@ def test_the_settings_and_evaluation_pages_open(page: Page) -> None:
 
     page.get_by_role("link", name="Evaluation").click()
     expect(page.get_by_role("heading", name="Evaluation")).to_be_visible()
-    expect(page.get_by_text("run_evaluation").or_(page.get_by_text("Question set"))).to_be_visible()
+    expect(page.get_by_text("Upload a question set")).to_be_visible()
+    expect(page.get_by_text("open to everyone who can reach the app")).to_be_visible()
     shoot(page, "evaluation.png")
+
+
+def test_outside_text_in_errors_titles_and_warnings_loads_nothing(
+    page: Page, canary: str, app_dir: Path
+) -> None:
+    """A server's reason phrase (Library error), a page's title (progress, status, list) and
+    an LLM sentence flagged as unsupported (st.warning) are shown as text: no request."""
+    from fake_llm_server import FakeLLMServer
+
+    Canary.hits.clear()
+    page.get_by_role("link", name="Library").click()
+    expect(page.get_by_role("heading", name="Library")).to_be_visible()
+    page.get_by_role("tab", name="Add a web page").click()
+    box = page.get_by_placeholder("https://…")
+    box.fill(f"{canary}/titled")
+    page.get_by_role("button", name="Fetch and add").click()
+    expect(page.get_by_text("Adding the web page: 1 added, 0 updated")).to_be_visible()
+    box.fill(f"{canary}/bad-reason")
+    page.get_by_role("button", name="Fetch and add").click()
+    error = page.get_by_text("the server answered 404 Gone")
+    expect(error).to_contain_text(":red[red] [link](")  # the reason phrase, as text
+    shoot(page, "hostile-library.png")
+
+    reply = "Penguins fly to the moon every winter ![w]({}/warning.png) :red[red] [1]."
+    llm = FakeLLMServer(lambda body: reply.format(canary))
+    prefs = app_dir / "index" / "ui-settings.json"
+    prefs.write_text(json.dumps({"answerer": "openai", "llm_model": "fake",
+                                 "llm_base_url": f"{llm.url}/v1"}), encoding="utf-8")  # fmt: skip
+    try:
+        page.get_by_role("link", name="Chat").click()
+        answer = ask(page, "When do the zebras dance?")
+        expect(answer.get_by_text("Not supported by its sources")).to_be_visible()
+        expect(answer.get_by_text("Penguins fly to the moon").first).to_be_visible()
+    finally:
+        prefs.unlink()
+        llm.close()
+    page.wait_for_timeout(1500)
+    shoot(page, "hostile-warning.png")
+    assert llm.requests, "the LLM answered"
+    assert sorted(set(Canary.hits)) == ["/bad-reason", "/titled"]  # the app's own fetches
