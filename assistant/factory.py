@@ -38,13 +38,18 @@ class Assistant:
     ingestor: Ingestor
     condenser: Condenser = field(default_factory=KeywordCondenser)
 
-    def ingest(self, paths: Iterable[str | Path], progress: Progress | None = None) -> IngestReport:
-        """Index files and folders (see ``Ingestor.ingest``)."""
-        return self.ingestor.ingest(paths, progress)
+    def ingest(
+        self,
+        paths: Iterable[str | Path],
+        progress: Progress | None = None,
+        embedded: Progress | None = None,
+    ) -> IngestReport:
+        """Index files and folders (see ``Ingestor.ingest``: files read, texts embedded)."""
+        return self.ingestor.ingest(paths, progress, embedded)
 
-    def add_article(self, article: Article) -> IngestReport:
+    def add_article(self, article: Article, embedded: Progress | None = None) -> IngestReport:
         """Index one loaded article."""
-        return self.ingestor.add_article(article)
+        return self.ingestor.add_article(article, embedded)
 
     def documents(self) -> list[DocumentInfo]:
         """The manifest."""
