@@ -38,6 +38,12 @@ _BOMS = (
 # C0/C1 control characters other than tab, newlines, vertical tab and form feed.
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")
 _BINARY = "the file holds binary data, not text: save it as plain text (UTF-8) and add it again"
+_TITLE_MAX = 150
+_JUNK_TITLE = re.compile(
+    r"\.(pdf|docx?|odt|rtf|txt|indd|tex|dvi|ps|qxd|pages|html?)$|^microsoft (word|powerpoint)"
+    r"|^(untitled|title|binder|document|dokument|doc|slide|page|scan|print|layout)[\s_-]*\d*$",
+    re.IGNORECASE,
+)
 _MD_HEADING = re.compile(r"^#[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
 _BROKEN_LINK = (
     "the link points to nothing (its target is missing, or it is a loop of links): "
@@ -190,10 +196,34 @@ def _read_bytes(p: Path, max_bytes: int) -> bytes:
 
 def _text_article(p: Path, data: bytes) -> Article:
     text = _normalise_newlines(_decode_text(p, data)).strip()
-    title = _title_from_name(p)
+    title = title_line(text) or _title_from_name(p)
     if p.suffix.lower() in _MARKDOWN and (heading := _MD_HEADING.search(text)):
         title = heading.group(1)
     return _finish(p, Article(_source(p), text, title))
+
+
+def title_line(text: str, *, standalone: bool = True) -> str | None:
+    """The text's first line if it looks like a title: short, before more text, not ending
+    like a sentence, and (``standalone``) alone in its paragraph. A PDF's lines carry no
+    blank line after a title, so there the line must be shorter instead."""
+    first, _, rest = text.strip().partition("\n")
+    line = first.strip().lstrip("#").strip()
+    alone = rest.lstrip(" \t").startswith("\n")
+    most_words = 20 if standalone else 12
+    if not rest.strip() or (standalone and not alone) or not re.search(r"[^\W\d_]", line):
+        return None
+    if len(line) > _TITLE_MAX or len(line.split()) > most_words or line[-1] in ".,;:":
+        return None
+    return line
+
+
+def plausible_title(title: str | None) -> str | None:
+    """A metadata title, unless it is a tool's placeholder or a file name ("Binder1.pdf",
+    "Microsoft Word - draft.docx", "Untitled")."""
+    title = (title or "").strip()
+    if len(title) < 3 or len(title) > _TITLE_MAX or not re.search(r"[^\W\d_]{2}", title):
+        return None
+    return None if _JUNK_TITLE.search(title) else title
 
 
 def _decode_text(p: Path, data: bytes) -> str:
@@ -268,9 +298,10 @@ def _pdf_article(p: Path, data: bytes, max_pages: int) -> Article:
     text, pages = _join_pages(texts)
     if not text:
         raise LoadError(p, _NO_TEXT_LAYER)
-    title = str(info.title).strip() if info and info.title else ""
+    title = plausible_title(str(info.title) if info and info.title else None)
     author = str(info.author).strip() if info and info.author else ""
-    article = Article(_source(p), text, title or _title_from_name(p), author or None)
+    title = title or title_line(text, standalone=False) or _title_from_name(p)
+    article = Article(_source(p), text, title, author or None)
     return _finish(p, replace(article, date=_pdf_date(info), pages=pages))
 
 
@@ -308,6 +339,7 @@ def _docx_article(p: Path, data: bytes, max_unzipped_bytes: int) -> Article:
     try:
         document = docx.Document(io.BytesIO(data))
         text = "\n".join(paragraph.text for paragraph in document.paragraphs)
+        heading = _docx_heading(document.paragraphs)
         props = document.core_properties
     except (
         zipfile.BadZipFile,
@@ -318,10 +350,19 @@ def _docx_article(p: Path, data: bytes, max_unzipped_bytes: int) -> Article:
         PackageNotFoundError,
     ) as exc:
         raise LoadError(p, _CORRUPT_DOCX) from exc
-    title = (props.title or "").strip() or _title_from_name(p)
+    title = plausible_title(props.title) or heading or _title_from_name(p)
     author = (props.author or "").strip() or None
     text = _normalise_newlines(text).strip()
     return _finish(p, Article(_source(p), text, title, author, _iso_date(props.created)))
+
+
+def _docx_heading(paragraphs: list) -> str | None:
+    """The first paragraph, if Word calls it a title or heading."""
+    first = next((para for para in paragraphs if para.text.strip()), None)
+    style = (first.style.name or "") if first is not None and first.style is not None else ""
+    if first is None or not style.startswith(("Title", "Heading")):
+        return None
+    return first.text.strip()[:_TITLE_MAX]
 
 
 def _check_unzipped_size(p: Path, data: bytes, limit: int) -> None:
@@ -357,8 +398,11 @@ def _source(p: Path) -> str:
 
 
 def _title_from_name(p: Path) -> str:
-    """``my_first-article.txt`` → ``my first article``."""
-    return re.sub(r"[_-]+", " ", p.stem).strip() or p.name
+    """``my_first-article.txt`` → ``My first article``; a language tag goes
+    (``tokayev-visit.de.txt`` → ``Tokayev visit``)."""
+    stem = re.sub(r"\.[a-z]{2}$", "", p.stem)
+    name = re.sub(r"[_-]+", " ", stem).strip()
+    return name[:1].upper() + name[1:] if name else p.name
 
 
 def _normalise_newlines(text: str) -> str:

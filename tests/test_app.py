@@ -106,7 +106,7 @@ def test_first_start_indexes_the_corpus_then_answers_with_highlighted_citations(
     answer, *sources = ask(at, "Was erwarten Experten von dem Besuch?")
 
     assert "[1]" in answer
-    assert sources and sources[0].startswith("<div><strong>[1] tokayev visit.de</strong>")
+    assert sources and sources[0].startswith("<div><strong>[1] Tokayev visit</strong>")
     article = ARTICLE.read_text(encoding="utf-8")
     for source in sources:
         (quote,) = MARKED.findall(source)
@@ -135,7 +135,7 @@ def test_an_abstention_shows_the_closest_passages_unmarked(corpus: Path) -> None
 
     assert html.escape(prompts.ABSTAIN) in answer
     assert len(closest) == 3
-    assert all(c.startswith("<div><strong>tokayev visit.de</strong>") for c in closest)
+    assert all(c.startswith("<div><strong>Tokayev visit</strong>") for c in closest)
     assert not any("<mark>" in c for c in closest)
 
 
@@ -170,13 +170,13 @@ def test_feedback_is_stored_with_the_question_and_answer(corpus: Path, tmp_path:
 
 def test_an_uploaded_file_is_listed_answered_from_and_deleted(corpus: Path, tmp_path: Path) -> None:
     at = library(start())
-    assert titles(at) == ["tokayev visit.de"]
+    assert titles(at) == ["Tokayev visit"]
 
     upload(at, ("../../llama parade.txt", LLAMAS.encode()), ("blank.txt", b"  \n "))
 
     saved = tmp_path / "index" / "uploads" / "llama_parade.txt"
     assert saved.read_text(encoding="utf-8") == LLAMAS  # the name lost its folders
-    assert titles(at) == ["tokayev visit.de", "llama parade"]
+    assert titles(at) == ["Tokayev visit", "Llama parade"]
     (failed,) = [e.value for e in at.error]
     assert "blank.txt`: there is no text in it" in failed
     assert not (saved.parent / "blank.txt").exists()
@@ -187,10 +187,10 @@ def test_an_uploaded_file_is_listed_answered_from_and_deleted(corpus: Path, tmp_
     assert str(saved) in sources[0]
 
     at = library(at)
-    at.multiselect[0].set_value([f"llama parade · {saved}"]).run()
+    at.multiselect[0].set_value([f"Llama parade · {saved}"]).run()
     next(b for b in at.button if b.label == "Delete selected").click().run()
     assert_clean(at)
-    assert titles(at) == ["tokayev visit.de"]
+    assert titles(at) == ["Tokayev visit"]
     assert not saved.exists()
 
 
@@ -202,7 +202,7 @@ def test_pasted_text_becomes_a_document(corpus: Path) -> None:
     next(b for b in at.button if b.label == "Add the text").click().run()
 
     assert_clean(at)
-    assert titles(at) == ["tokayev visit.de", "Llamas"]
+    assert titles(at) == ["Tokayev visit", "Llamas"]
     assert at.success[0].value == "1 added, 0 updated, 0 unchanged"
 
 
@@ -246,7 +246,7 @@ def test_the_admin_password_guards_library_and_settings_but_not_chat(
 
     at = library(at)
     assert not at.file_uploader
-    assert titles(at) == ["tokayev visit.de"]
+    assert titles(at) == ["Tokayev visit"]
     at.text_input[0].set_value("wrong").run()
     assert "not the admin password" in at.error[0].value
     at.text_input[0].set_value("s3cret-pw").run()
