@@ -25,7 +25,7 @@ from assistant.preferences import (
     record_feedback,
     save_preferences,
 )
-from assistant.types import Answer
+from assistant.types import Answer, Citation, Passage
 from assistant.uploads import safe_filename, save_upload
 from pages.chat import escape_markdown
 
@@ -223,3 +223,37 @@ def test_the_library_adds_a_web_page_and_lists_a_bad_address(
         assert "`file:///etc/passwd`: only http:// and https://" in at.error[0].value
     finally:
         st.cache_resource.clear()
+
+
+def _citation(n: int, passage_start: int) -> Citation:
+    passage = Passage(
+        f"c{passage_start}",
+        "d",
+        "T",
+        "/srv/x/a.txt",
+        "Aa. Bb.",
+        passage_start,
+        passage_start + 7,
+        1.0,
+    )
+    return Citation(n, passage, "Aa.", passage_start, passage_start + 3)
+
+
+def test_sources_are_grouped_by_passage_and_a_long_list_folds_after_the_first() -> None:
+    from pages.chat import fold_sources, source_groups
+
+    answer = Answer("q", "x [1] y [2] z [3] w [4] v [5]", tuple(
+        _citation(n, start) for n, start in [(1, 0), (2, 0), (3, 10), (4, 20), (5, 30)]
+    ))  # fmt: skip
+    groups = source_groups(answer)
+    assert [[c.n for c in g] for g in groups] == [[1, 2], [3], [4], [5]]
+    shown, folded = fold_sources(groups)
+    assert ([g[0].n for g in shown], [g[0].n for g in folded]) == ([1], [3, 4, 5])
+    assert fold_sources(groups[:3]) == (groups[:3], [])
+
+
+def test_source_name_hides_the_server_path() -> None:
+    from pages.common import source_name
+
+    assert source_name("/srv/index/uploads/report.pdf") == "report.pdf"
+    assert source_name("https://example.org/a/b.html") == "https://example.org/a/b.html"
