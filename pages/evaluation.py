@@ -10,7 +10,7 @@ import streamlit as st
 
 from assistant.errors import AssistantError
 from assistant.evaluation import EvalReport, run_evaluation
-from assistant.reports import fmt, metric_groups
+from assistant.reports import fmt, meaning, metric_groups
 from pages.common import get_assistant, index_lock, load_settings
 
 RUNS = "evaluations"
@@ -63,9 +63,14 @@ def show_report(report: EvalReport) -> None:
     """The metrics by group, the plots, and the full report as text."""
     for group, names in metric_groups(report.metrics).items():
         st.subheader(group)
-        st.table([{"metric": n, "value": fmt(report.metrics[n])} for n in names])
+        st.table(
+            [
+                {"metric": n, "value": fmt(report.metrics[n]), "what it measures": meaning(n)}
+                for n in names
+            ]
+        )
     for plot in report.plots:
-        st.image(str(plot), caption=plot.name)
+        st.image(str(plot), caption=plot.name, width="stretch")
     with st.expander("Report (Markdown, failures first)"):
         st.code(report.markdown, language="markdown")
 

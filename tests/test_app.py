@@ -301,6 +301,8 @@ def test_the_evaluation_page_runs_a_question_set_and_compares_runs(
     assert (first["questions"], len(first["results"])) == (3, 3)
     shown = [row for table in at.table for row in table.value["metric"]]
     assert set(first["metrics"]) <= set(shown)
+    meanings = [row for table in at.table for row in table.value["what it measures"]]
+    assert all(len(m) > 20 for m in meanings)  # every metric explained in a line
     captions = [c for i in at.get("image") for c in re.findall(r'caption: "([^"]+)"', str(i.proto))]
     assert {"metrics.png", "scores.png"} <= set(captions)
     at.run()  # the list of earlier runs now holds the one just made
