@@ -256,22 +256,109 @@ def _decode_legacy(data: bytes) -> str:
         return data.decode("latin-1")
 
 
-def _html_article(
-    content: str | bytes, where: str | Path, *, source: str, url: str | None, fallback: str
-) -> Article:
+@dataclass(frozen=True)
+class PageMetadata:
+    """A web page's main text and metadata, as the loader takes them."""
+
+    text: str
+    title: str | None
+    author: str | None
+    date: str | None
+    url: str | None
+
+
+def page_metadata(content: str | bytes, url: str | None = None) -> PageMetadata:
+    """The main text, title, author and date of a news page (see bench/news_metadata.py)."""
     import trafilatura
     from trafilatura.settings import Document
 
-    doc = trafilatura.bare_extraction(content, url=url, with_metadata=True, include_comments=False)
-    if not isinstance(doc, Document) or not doc.text or not doc.text.strip():
+    doc = trafilatura.bare_extraction(
+        content,
+        url=url,
+        with_metadata=True,
+        include_comments=False,
+        date_extraction_params=_DATE_PARAMS,
+    )
+    if not isinstance(doc, Document):
+        return PageMetadata("", None, None, None, url)
+    site = doc.sitename or ""
+    title = clean_title(doc.title, site)
+    return PageMetadata(
+        doc.text or "", title, clean_author(doc.author, site), doc.date, doc.url or url
+    )
+
+
+# htmldate: the original publication date (not the last change), from the page's markup
+# only: its extensive search of the text finds dates on pages that have none
+_DATE_PARAMS = {"original_date": True, "extensive_search": False}
+
+
+def _key(text: str) -> str:
+    """A name compared without case, spaces, punctuation or a leading www."""
+    return re.sub(r"\W+", "", text.casefold().removeprefix("www."))
+
+
+_DOMAIN = re.compile(
+    r"\.(com|de|net|org|at|ch|it|fr|uk|eu|info|io)\b|\s(com|de|net|org|at|ch|it)$", re.I
+)
+_DATE_LIKE = re.compile(r"^[\d./ -]{6,}$")
+_PLACEHOLDER_AUTHORS = frozenset(
+    {"unknown", "name", "admin", "administrator", "redaktion", "editor", "staff", "anonymous"}
+)
+
+
+def _is_site(part: str, site: str) -> bool:
+    key = _key(part)
+    return bool(key) and (
+        bool(_DOMAIN.search(part.strip()))
+        or bool(_DATE_LIKE.match(part.strip()))
+        or (bool(site) and (key == _key(site) or key in _key(site) or _key(site) in key))
+    )
+
+
+def clean_title(title: str | None, site: str) -> str | None:
+    """The page title without the site's name, a domain or a date tacked on before or after
+    a separator ("… | DW | 19.01.2020" → "…")."""
+    if not title:
+        return None
+    parts = re.split(r"\s+[|·]\s+", title.strip())
+    while len(parts) > 1 and (_is_site(parts[-1], site) or len(parts[-1].split()) <= 3):
+        parts.pop()
+    pieces = re.split(r"(\s+[-–—]\s+)", " | ".join(parts))  # text, separator, text, …
+    while len(pieces) > 2 and _is_site(pieces[-1], site):
+        del pieces[-2:]
+    while len(pieces) > 2 and _is_site(pieces[0], site):
+        del pieces[:2]
+    return "".join(pieces).strip() or None
+
+
+def clean_author(author: str | None, site: str) -> str | None:
+    """The byline's names, without the publisher, a domain or a placeholder."""
+    if not author:
+        return None
+    names = [
+        name.strip()
+        for name in author.split(";")
+        if name.strip()
+        and name.strip().casefold() not in _PLACEHOLDER_AUTHORS
+        and not _is_site(name, site)
+    ]
+    return "; ".join(names) or None
+
+
+def _html_article(
+    content: str | bytes, where: str | Path, *, source: str, url: str | None, fallback: str
+) -> Article:
+    page = page_metadata(content, url)
+    if not page.text.strip():
         raise LoadError(
             where,
             "no main text found in the page (empty, script-only or not an article): "
             "save the article's text as a .txt file and add that instead",
         )
-    text = _normalise_newlines(doc.text).strip()
-    title = doc.title or fallback
-    return _finish(where, Article(source, text, title, doc.author, doc.date, doc.url or url))
+    text = _normalise_newlines(page.text).strip()
+    article = Article(source, text, page.title or fallback, page.author, page.date, page.url)
+    return _finish(where, article)
 
 
 def _pdf_article(p: Path, data: bytes, max_pages: int) -> Article:

@@ -18,6 +18,8 @@ from pypdf import PdfReader, PdfWriter
 from assistant.errors import LoadError, UnsupportedFileError
 from assistant.loading import (
     SUPPORTED_SUFFIXES,
+    clean_author,
+    clean_title,
     detect_language,
     discover,
     load_file,
@@ -476,3 +478,41 @@ def test_every_loader_is_reachable(tmp_path: Path) -> None:
     for suffix, build in builders.items():
         build(tmp_path / f"doc{suffix}")
         assert load_file(tmp_path / f"doc{suffix}").language == "en"
+
+
+@pytest.mark.parametrize(
+    ("title", "site", "clean"),
+    [
+        ("Proteste in Hongkong | DW | 19.01.2020", "DW.COM", "Proteste in Hongkong"),
+        ("Tanz in Zürich | St.Galler Tagblatt", "St.Galler Tagblatt", "Tanz in Zürich"),
+        ("Interview mit Sonja Silberhorn - apolut.net", "apolut", "Interview mit Sonja Silberhorn"),
+        ("23.01.2022 - Wierer jubelt - Biathlon Antholz", "Biathlon Antholz", "Wierer jubelt"),
+        ("Kraftwerk - die Band aus Köln", "heise online", "Kraftwerk - die Band aus Köln"),
+        ("Harbour closes", "", "Harbour closes"),
+    ],
+)  # fmt: skip
+def test_a_site_suffix_leaves_the_title(title: str, site: str, clean: str) -> None:
+    assert clean_title(title, site) == clean
+
+
+@pytest.mark.parametrize(
+    ("author", "site", "clean"),
+    [
+        ("heise online; Jane Doe", "heise online", "Jane Doe"),
+        ("FAZ.NET; Max Muster", "Frankfurter Allgemeine", "Max Muster"),
+        ("Facebook Com; Evgenia Karp", "1000things", "Evgenia Karp"),
+        ("DER SPIEGEL", "DER SPIEGEL", None),
+        ("Unknown", "", None),
+        ("Jane Doe; Max Muster", "Daily News", "Jane Doe; Max Muster"),
+    ],
+)
+def test_an_author_is_the_byline_not_the_publisher(author: str, site: str, clean: str | None):
+    assert clean_author(author, site) == clean
+
+
+def test_a_news_page_date_is_the_publication_not_the_last_change(tmp_path: Path) -> None:
+    page = NEWS_HTML.replace(
+        "<head>",
+        '<head><meta property="article:modified_time" content="2024-06-02T10:00:00Z">',
+    )
+    assert load_file(write(tmp_path / "news.html", page.encode())).date == "2024-03-15"
