@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import streamlit as st
@@ -14,7 +15,7 @@ from assistant.ingestion import Failure, IngestReport
 from assistant.loading import SUPPORTED_SUFFIXES, load_text
 from assistant.types import content_id
 from assistant.uploads import MAX_UPLOAD_BYTES, save_upload
-from pages.common import get_assistant, index_lock, is_admin, load_settings
+from pages.common import get_assistant, index_lock, is_admin, load_settings, source_name
 
 UPLOADS = "uploads"
 FETCH_TIMEOUT_S = 15.0
@@ -55,20 +56,22 @@ def run_ingest(label: str, work: Callable[[Callable[[int, int, str], None]], Ing
 def add_uploads(assistant: Assistant, files: list) -> None:
     """Save the uploaded files under safe names in the index and ingest them."""
     folder = assistant.store.directory / UPLOADS
-    saved: list[Path] = []
+    saved: dict[str, str] = {}  # where it is stored → the name the user gave it
     refused: list[Failure] = []
     for upload in files:
         try:
-            saved.append(save_upload(folder, upload.name, upload.getvalue()))
+            saved[str(save_upload(folder, upload.name, upload.getvalue()))] = upload.name
         except LoadError as exc:
             refused.append(Failure(exc.path, exc.reason))
 
     def work(progress: Callable[[int, int, str], None]) -> IngestReport:
-        report = assistant.ingest(saved, progress=progress) if saved else IngestReport()
+        report = assistant.ingest(list(saved), progress=progress) if saved else IngestReport()
         for failure in report.failed:  # keep no upload that is not in the index
             if Path(failure.path).parent == folder:
                 Path(failure.path).unlink(missing_ok=True)
-        report.failed[:0] = refused
+        # the user knows the file by the name they uploaded, not by where it is stored
+        named = [replace(f, path=saved.get(f.path, f.path)) for f in report.failed]
+        report.failed[:] = [*refused, *named]
         return report
 
     run_ingest(f"Adding {len(files)} file{'s' * (len(files) != 1)}", work)
@@ -150,11 +153,22 @@ def document_list(assistant: Assistant, may_change: bool) -> None:
         st.info("No documents yet: add some above.")
         return
     rows = [
-        {"title": d.title, "author": d.author, "date": d.date, "language": d.language,
-         "chunks": d.chunks, "added at": d.added_at, "source": d.source}
+        {"title": d.title, "author": d.author or "", "date": d.date or "",
+         "language": d.language or "", "chunks": d.chunks, "added at": d.added_at,
+         "source": source_name(d.source)}
         for d in docs
     ]  # fmt: skip
-    st.dataframe(rows, hide_index=True, width="stretch")
+    st.dataframe(
+        rows,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "title": st.column_config.TextColumn("title", width="large"),
+            "source": st.column_config.TextColumn(
+                "source", width="large", help="The file's name, the web address, or pasted"
+            ),
+        },
+    )
     if not may_change:
         return
     labels = {f"{d.title} · {d.source}": d for d in docs}

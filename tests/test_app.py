@@ -200,6 +200,9 @@ def test_feedback_is_stored_with_the_question_and_answer(corpus: Path, tmp_path:
 def test_an_uploaded_file_is_listed_answered_from_and_deleted(corpus: Path, tmp_path: Path) -> None:
     at = library(start())
     assert titles(at) == ["Tokayev visit"]
+    table = at.dataframe[0].value
+    assert (table["author"][0], table["date"][0]) == ("", "")  # empty, not "None"
+    assert table["source"][0] == "tokayev-visit.de.txt"  # readable: the file's name
 
     upload(at, ("../../llama parade.txt", LLAMAS.encode()), ("blank.txt", b"  \n "))
 
@@ -207,13 +210,14 @@ def test_an_uploaded_file_is_listed_answered_from_and_deleted(corpus: Path, tmp_
     assert saved.read_text(encoding="utf-8") == LLAMAS  # the name lost its folders
     assert titles(at) == ["Tokayev visit", "Llama parade"]
     (failed,) = [e.value for e in at.error]
-    assert "blank.txt`: there is no text in it" in failed
+    assert "- `blank.txt`: there is no text in it" in failed  # the name the user gave
+    assert str(saved.parent) not in failed
     assert not (saved.parent / "blank.txt").exists()
 
     at.switch_page("pages/chat.py").run()
     answer, *sources = ask(at, "Where does the llama parade start?")
     assert "old stone bridge" in answer and "[1]" in answer
-    assert str(saved) in sources[0]
+    assert "<code>llama_parade.txt</code>" in sources[0] and str(saved) not in sources[0]
 
     at = library(at)
     at.multiselect[0].set_value([f"Llama parade · {saved}"]).run()
@@ -258,6 +262,20 @@ def test_saved_settings_change_how_questions_are_answered(corpus: Path, tmp_path
     at.switch_page("pages/settings.py").run()
     next(b for b in at.button if b.label == "Back to the defaults").click().run()
     assert json.loads((tmp_path / "index" / "ui-settings.json").read_text()) == {}
+
+
+def test_settings_read_as_words_and_show_llm_fields_only_for_an_llm(corpus: Path) -> None:
+    at = start()
+    at.switch_page("pages/settings.py").run()
+    assert_clean(at)
+
+    def labels() -> list[str]:
+        return [w.label for w in [*at.selectbox, *at.number_input, *at.text_input]]
+
+    assert "LLM model" not in labels()  # the extractive answerer needs no LLM
+    at.selectbox[0].select("ollama").run()
+    assert {"LLM model", "LLM server URL", "LLM temperature"} <= set(labels())
+    assert not any("Llm" in label or "_" in label for label in labels())
 
 
 def test_the_admin_password_guards_library_and_settings_but_not_chat(
