@@ -270,14 +270,17 @@ class PageMetadata:
 def page_metadata(content: str | bytes, url: str | None = None) -> PageMetadata:
     """The main text, title, author and date of a news page (see bench/news_metadata.py)."""
     import trafilatura
-    from trafilatura.settings import Document
+    from trafilatura.settings import Document, set_date_params
 
+    # htmldate: the original publication date (not the last change), from the page's markup
+    # only: its extensive search of the text finds dates on pages that have none
+    dates = set_date_params(extensive=False)
     doc = trafilatura.bare_extraction(
         content,
         url=url,
         with_metadata=True,
         include_comments=False,
-        date_extraction_params=_DATE_PARAMS,
+        date_extraction_params=dates,
     )
     if not isinstance(doc, Document):
         return PageMetadata("", None, None, None, url)
@@ -286,11 +289,6 @@ def page_metadata(content: str | bytes, url: str | None = None) -> PageMetadata:
     return PageMetadata(
         doc.text or "", title, clean_author(doc.author, site), doc.date, doc.url or url
     )
-
-
-# htmldate: the original publication date (not the last change), from the page's markup
-# only: its extensive search of the text finds dates on pages that have none
-_DATE_PARAMS = {"original_date": True, "extensive_search": False}
 
 
 def _key(text: str) -> str:
