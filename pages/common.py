@@ -121,10 +121,14 @@ def index_corpus(assistant: Assistant) -> None:
     with st.status(f"Indexing the articles in {corpus} …", expanded=True) as status:
         bar = st.progress(0.0, text="Loading the embedding model…")
 
+        # reading is quick, embedding is most of the wait: the bar ends when it is done
         def progress(done: int, total: int, _name: str) -> None:
-            bar.progress(done / total, text=f"{done} of {total} files")
+            bar.progress(0.2 * done / total, text=f"Read {done} of {total} files")
 
-        report = assistant.ingest([corpus], progress=progress)
+        def embedded(done: int, total: int, _what: str) -> None:
+            bar.progress(0.2 + 0.8 * done / total, text=f"Embedded {done} of {total} texts")
+
+        report = assistant.ingest([corpus], progress=progress, embedded=embedded)
         for failure in report.failed:
             st.text(f"Not indexed: {failure.path}: {failure.error}")
         status.update(

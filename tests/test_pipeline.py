@@ -127,3 +127,23 @@ def test_an_index_built_with_another_model_is_refused(tmp_path: Path):
     Store(tmp_path / "ix", "model-a").close()
     with pytest.raises(ModelMismatchError, match=r"built with the embedding model .model-a"):
         Store(tmp_path / "ix", "model-b")
+
+
+def test_ingest_progress_counts_files_read_then_texts_embedded(assistant, corpus_dir: Path):
+    assistant.ingestor.embed_slice = 8  # small slices, so the corpus shows several steps
+    events: list[tuple] = []
+    report = assistant.ingest(
+        [corpus_dir],
+        lambda done, total, _name: events.append(("read", done, total)),
+        lambda done, total, _what: events.append(
+            ("embedded", done, total, assistant.store.chunk_count())
+        ),
+    )
+    embedded = [e for e in events if e[0] == "embedded"]
+    assert events[0] == ("read", 1, 1) and len(embedded) > 2
+    steps = [done for _, done, _, _ in embedded]
+    assert steps == sorted(set(steps)) and embedded[-1][1] == embedded[-1][2]
+    assert all(total == embedded[-1][2] for _, _, total, _ in embedded)
+    # the bar reaches its end only when every text is embedded (the write follows at once)
+    assert all(written == 0 for *_, written in embedded) and report.chunks > 0
+    assert assistant.store.chunk_count() == report.chunks
