@@ -3,16 +3,19 @@ PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: help run run-local test lint bench browser lexicon
+.PHONY: help run run-local test lint bench browser lexicon floors
 
 help:  ## list the commands
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s
+", $$1, $$2}'
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
 
-run: $(BIN)/python lexicon  ## set up and start the app on localhost only (indexes corpus/ on first start)
+run: $(BIN)/python lexicon  ## set up, index corpus/ (progress here), start the app on localhost only
 	$(BIN)/pip install -q -e .
+	@# exit 1 means some files failed (named above): the app starts with the rest
+	$(BIN)/assistant ingest "$${ASSISTANT_CORPUS:-corpus}" || [ $$? -eq 1 ]
 	$(BIN)/streamlit run app.py --server.address 127.0.0.1
 
 lexicon:  ## Debian's German-English dictionary, read at run time (installed when missing, as root)
@@ -21,11 +24,12 @@ lexicon:  ## Debian's German-English dictionary, read at run time (installed whe
 
 run-local: $(BIN)/python lexicon  ## the app answering with the local model (downloads about 1.1 GB once)
 	$(BIN)/pip install -q -e ".[local]"
-	ASSISTANT_ANSWERER=local $(BIN)/streamlit run app.py
+	$(BIN)/assistant ingest "$${ASSISTANT_CORPUS:-corpus}" || [ $$? -eq 1 ]
+	ASSISTANT_ANSWERER=local $(BIN)/streamlit run app.py --server.address 127.0.0.1
 
-browser:  ## Debian's Chromium for the browser tests (installed when missing, as root)
+browser:  ## Debian's Chromium, nothing it merely recommends (installed when missing, as root)
 	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-		apt-get update -q && apt-get install -y -q chromium; fi
+		apt-get update -q && apt-get install -y -q --no-install-recommends chromium; fi
 
 test: $(BIN)/python browser lexicon  ## set up and run the tests
 	$(BIN)/pip install -q -e ".[test]"
@@ -40,3 +44,18 @@ bench: $(BIN)/python  ## the benchmarks, quick modes (need ../shared/data/xquad-
 	$(BIN)/python bench/ingest.py --quick
 	$(BIN)/python bench/query.py --quick
 	$(BIN)/python bench/startup.py --quick
+
+FLOORS ?= .venv-floors
+# The tests that touch each declared floor's reason (Streamlit's cache, Chroma's close,
+# LangChain's message.text and interfaces), without the slow subprocess ones.
+FLOOR_TESTS ?= tests/test_imports.py tests/test_loading.py tests/test_chunking.py \
+	tests/test_citations.py tests/test_standard.py tests/test_llm.py tests/test_app.py
+
+floors:  ## the lowest allowed direct dependencies (uv lowest-direct) in $(FLOORS), fast tests
+	$(PY) -m venv $(FLOORS)
+	$(FLOORS)/bin/pip install -q uv
+	@# torch is held at the local CPU wheel: its floor's PyPI wheels pull gigabytes of CUDA
+	$(FLOORS)/bin/uv pip install -q --python $(FLOORS)/bin/python --resolution lowest-direct \
+		--find-links /opt/wheels --constraint .ci/floors-constraints.txt -e ".[test]"
+	$(FLOORS)/bin/python -m pip list --format=freeze > $(FLOORS)/installed.txt
+	$(FLOORS)/bin/pytest -q -p no:cacheprovider $(FLOOR_TESTS)

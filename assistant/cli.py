@@ -26,24 +26,75 @@ if TYPE_CHECKING:
     from assistant.types import Answer, Passage
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="assistant", description="Answer questions about your articles, with citations."
+#: The commands that may create an index; the others need an existing one.
+CREATES_INDEX = frozenset({"ingest"})
+
+_EXAMPLES = {
+    "ingest": "assistant ingest corpus/ more/article.pdf",
+    "list": "assistant list --json",
+    "remove": "assistant remove corpus/tokayev-visit.de.txt",
+    "doctor": "assistant doctor --repair",
+    "search": 'assistant search "Was sagt Lepsibaev?" --k 5',
+    "ask": 'assistant ask "What do experts expect from the visit?" --k 4',
+    "chat": "assistant chat",
+    "eval": "assistant eval corpus/questions.jsonl --compare out/eval/OLD/report.json",
+    "import": "assistant import squad dev.json --articles articles/ --dataset questions.jsonl",
+}
+
+
+def _add_command(sub: Any, name: str, help_text: str, **kwargs: Any) -> argparse.ArgumentParser:
+    """A sub-command whose help ends with an example."""
+    return sub.add_parser(
+        name,
+        help=help_text,
+        description=help_text[0].upper() + help_text[1:] + ".",
+        epilog=f"example:\n  {_EXAMPLES[name]}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        **kwargs,
     )
+
+
+def _positive(text: str) -> int:
+    """An argparse type: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not at least 1")
+    return value
+
+
+def _parser() -> argparse.ArgumentParser:
+    from assistant import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="assistant",
+        description="Answer questions about your articles, with citations.",
+        epilog="Run `assistant COMMAND --help` for a command's arguments and an example.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--index", type=Path, help="index directory (default: $ASSISTANT_INDEX or ./index)"
     )
     common.add_argument("--json", action="store_true", help="print JSON")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    ingest = sub.add_parser(
-        "ingest", parents=[common], help="add or update files, folders and web pages (URLs)"
+    ingest = _add_command(
+        sub, "ingest", "add or update files, folders and web pages (URLs)", parents=[common]
     )
-    ingest.add_argument("paths", nargs="+", metavar="PATH_OR_URL")
-    sub.add_parser("list", parents=[common], help="list indexed documents")
-    remove = sub.add_parser("remove", parents=[common], help="remove a document")
-    remove.add_argument("document", metavar="DOC_ID_OR_PATH")
-    doctor = sub.add_parser("doctor", parents=[common], help="check (and repair) the index")
+    ingest.add_argument(
+        "paths",
+        nargs="+",
+        metavar="PATH_OR_URL",
+        help="a file (.txt .md .html .pdf .docx), a folder, or an http(s) URL",
+    )
+    _add_command(sub, "list", "list indexed documents", parents=[common])
+    remove = _add_command(sub, "remove", "remove a document", parents=[common])
+    remove.add_argument(
+        "document", metavar="DOC_ID_OR_PATH", help="a document id (see `list`) or its file path"
+    )
+    doctor = _add_command(sub, "doctor", "check (and repair) the index", parents=[common])
     doctor.add_argument("--repair", action="store_true", help="repair what disagrees")
     sub.add_parser(
         "reindex",
@@ -51,27 +102,34 @@ def _parser() -> argparse.ArgumentParser:
         help="embed the stored chunks again with the configured model (after a model change)",
     )
     for name, help_text in (("search", "rank passages"), ("ask", "answer with citations")):
-        command = sub.add_parser(name, parents=[common], help=help_text)
-        command.add_argument("question", nargs="?", metavar="QUESTION")
+        command = _add_command(sub, name, help_text, parents=[common])
+        command.add_argument(
+            "question", nargs="?", metavar="QUESTION", help="the question, in quotes"
+        )
         command.add_argument("--batch", type=Path, metavar="FILE", help="JSON Lines questions")
-        if name == "search":
-            command.add_argument("--k", type=int, help="passages to return")
-    sub.add_parser(
-        "chat", parents=[common], help="a conversation: questions from the terminal until exit"
+        command.add_argument(
+            "--k", type=_positive, help="passages to retrieve (default: $ASSISTANT_K or 8)"
+        )
+    _add_command(
+        sub, "chat", "a conversation: questions from the terminal until exit", parents=[common]
     )
     _eval_parsers(sub, common)
     return parser
 
 
 def _eval_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
-    evaluate = sub.add_parser("eval", parents=[common], help="evaluate on a question set")
-    evaluate.add_argument("dataset", type=Path, metavar="DATASET", help="JSON Lines questions")
+    evaluate = _add_command(sub, "eval", "evaluate on a question set", parents=[common])
+    evaluate.add_argument(
+        "dataset", type=Path, metavar="DATASET", help="a JSON Lines question set (one per line)"
+    )
     evaluate.add_argument("--out", type=Path, help="report folder (default: out/eval/NAME-TIME)")
     evaluate.add_argument("--compare", type=Path, metavar="REPORT", help="an earlier report.json")
-    importer = sub.add_parser("import", help="import a question set")
-    formats = importer.add_subparsers(dest="format", required=True, metavar="FORMAT")
+    importer = _add_command(sub, "import", "import a question set")
+    formats = importer.add_subparsers(
+        dest="format", required=True, metavar="FORMAT", help="the question set's format"
+    )
     squad = formats.add_parser("squad", help="SQuAD v1.1 JSON → article files + question set")
-    squad.add_argument("file", type=Path, metavar="FILE.json")
+    squad.add_argument("file", type=Path, metavar="FILE.json", help="a SQuAD v1.1 JSON file")
     squad.add_argument("--articles", type=Path, required=True, metavar="DIR")
     squad.add_argument("--dataset", type=Path, required=True, metavar="OUT.jsonl")
     squad.add_argument(
@@ -98,12 +156,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run(args: argparse.Namespace) -> int:
     if args.command == "import":
         return _import_squad(args)
+    _validate(args)  # before anything loads: a usage error costs nothing
     if args.command == "reindex":
         return _reindex(args.index, args.json)
-    if args.command in ("search", "ask") and (args.question is None) == (args.batch is None):
-        raise AssistantError(f"Give either a QUESTION or --batch FILE to `{args.command}`.")
     batch = list(read_batch(args.batch)) if getattr(args, "batch", None) else None
-    assistant = _open(args.index)
+    if args.command == "eval":
+        from assistant.evaluation import load_dataset
+
+        load_dataset(args.dataset)  # a broken line fails before the index opens
+    assistant = _open(args.index, create=args.command in CREATES_INDEX, k=getattr(args, "k", None))
     try:
         if args.command == "ingest":
             return _ingest(assistant, args.paths, args.json)
@@ -124,21 +185,51 @@ def _run(args: argparse.Namespace) -> int:
         assistant.close()
 
 
-def _settings(index: Path | None) -> Settings:
+def _validate(args: argparse.Namespace) -> None:
+    """Usage errors that argparse cannot see."""
+    if args.command not in ("search", "ask"):
+        return
+    if (args.question is None) == (args.batch is None):
+        raise AssistantError(f"Give either a QUESTION or --batch FILE to `{args.command}`.")
+    if args.question is not None and not args.question.strip():
+        raise AssistantError(f'The question is empty: `assistant {args.command} "QUESTION"`.')
+
+
+def check_index(index: Path, *, create: bool) -> None:
+    """Refuse an index path that is a file, or (unless creating) a folder that is not there."""
+    if index.exists() and not index.is_dir():
+        raise AssistantError(
+            f"--index {index} is a file, not an index folder: give a folder (or a new name for "
+            "`assistant ingest` to create)."
+        )
+    if not create and not index.exists():
+        raise AssistantError(
+            f"There is no index at {index}: check --index / ASSISTANT_INDEX, or create one "
+            f"with `assistant ingest PATH --index {index}`."
+        )
+
+
+def _settings(index: Path | None, k: int | None = None) -> Settings:
     from pydantic import ValidationError
 
     from assistant.config import Settings
 
+    overrides: dict[str, Any] = {"index": index} if index else {}
+    if k is not None:
+        overrides["k"] = k
     try:
-        return Settings(index=index) if index else Settings()
+        return Settings(**overrides)
     except ValidationError as exc:
         raise AssistantError(f"Invalid setting: {exc}") from None
 
 
-def _open(index: Path | None) -> Assistant:
+def _open(index: Path | None, *, create: bool = False, k: int | None = None) -> Assistant:
+    settings = _settings(index, k)
+    if not settings.chroma_url:  # a server holds its own collection
+        check_index(settings.index, create=create)
     from assistant.factory import build_assistant
 
-    return build_assistant(_settings(index))
+    return build_assistant(settings)
 
 
 def _reindex(index: Path | None, as_json: bool) -> int:
@@ -147,6 +238,8 @@ def _reindex(index: Path | None, as_json: bool) -> int:
     from assistant.factory import reindex_index
 
     settings = _settings(index)
+    if not settings.chroma_url:
+        check_index(settings.index, create=False)  # nothing to embed again in a new folder
     with tqdm(total=0, unit="text", desc="reindex", file=sys.stderr) as bar:
 
         def progress(done: int, total: int, what: str) -> None:
@@ -165,15 +258,21 @@ def _ingest(assistant: Assistant, paths: list[str], as_json: bool) -> int:
     from tqdm import tqdm
 
     urls = [p for p in paths if _URL.match(p)]
-    files = [p for p in paths if not _URL.match(p)]
-    with tqdm(total=0, unit="file", desc="ingest", file=sys.stderr) as bar:
+    local = [p for p in paths if not _URL.match(p)]
+    read = tqdm(total=0, unit="file", desc="read", file=sys.stderr)
+    embed = tqdm(total=0, unit="text", desc="embed", file=sys.stderr)
+    with read, embed:
 
-        def progress(done: int, total: int, name: str) -> None:
-            bar.total = total
-            bar.set_postfix_str(name[:40])
-            bar.update(done - bar.n)
+        def files(done: int, total: int, name: str) -> None:
+            read.total = total
+            read.set_postfix_str(name[:40])
+            read.update(done - read.n)
 
-        report = assistant.ingest(files, progress) if files else _empty_report()
+        def texts(done: int, total: int, _what: str) -> None:
+            embed.total = total
+            embed.update(done - embed.n)
+
+        report = assistant.ingest(local, files, texts) if local else _empty_report()
         for url in urls:
             report.merge(assistant.add_url(url))
     for failure in report.failed:
@@ -247,10 +346,9 @@ def _eval(assistant: Assistant, args: argparse.Namespace) -> int:
 
     from tqdm import tqdm
 
-    from assistant.evaluation import load_dataset, run_evaluation
+    from assistant.evaluation import run_evaluation
     from assistant.reports import summary_table
 
-    load_dataset(args.dataset)  # a broken line fails before the model loads
     stamp = time.strftime("%Y%m%d-%H%M%S")
     out = args.out or Path("out") / "eval" / f"{args.dataset.stem}-{stamp}"
     with tqdm(total=0, unit="question", desc="eval", file=sys.stderr) as bar:

@@ -153,7 +153,10 @@ class SentenceEmbeddings(Embeddings):
             if self.expected_sha256:
                 verify_weights(path, self.expected_sha256)
             from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as transformers_logging
 
+            # the library's own "Loading weights" bar is noise to a user: progress is ours
+            transformers_logging.disable_progress_bar()
             try:
                 return SentenceTransformer(path, device=self.device)
             except OSError as exc:

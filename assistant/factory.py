@@ -51,10 +51,12 @@ class Assistant:
         self,
         paths: Iterable[str | Path],
         progress: Progress | None = None,
+        embedded: Progress | None = None,
         lock: AbstractContextManager[object] | None = None,
     ) -> IngestReport:
-        """Index files and folders (see ``Ingestor.ingest``; ``lock`` guards the store only)."""
-        return self.ingestor.ingest(paths, progress, lock)
+        """Index files and folders (see ``Ingestor.ingest``: files read, texts embedded;
+        ``lock`` guards the store only)."""
+        return self.ingestor.ingest(paths, progress, embedded, lock)
 
     def fetch(self, url: str) -> Article:
         """A web page as an Article, fetched in a worker within the configured limits (no
@@ -78,11 +80,14 @@ class Assistant:
         return run_limited(job, url.strip(), limit)
 
     def add_article(
-        self, article: Article, lock: AbstractContextManager[object] | None = None
+        self,
+        article: Article,
+        lock: AbstractContextManager[object] | None = None,
+        embedded: Progress | None = None,
     ) -> IngestReport:
         """Index one loaded article."""
         with lock or nullcontext():
-            return self.ingestor.add_article(article)
+            return self.ingestor.add_article(article, embedded)
 
     def add_url(self, url: str, lock: AbstractContextManager[object] | None = None) -> IngestReport:
         """Fetch a web page (outside ``lock``) and index its article; a page that cannot be

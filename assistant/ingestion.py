@@ -23,10 +23,14 @@ from assistant.store import Store, Version
 from assistant.types import Article, Chunk
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from assistant.embedding import Embedder
 
-#: progress(done, total, what): called as work advances.
+#: progress(done, total, what): called as work advances (files read, or texts embedded).
 Progress = Callable[[int, int, str], None]
+#: ``what`` of the embedding progress: chunks and quotable sentences, in length order.
+EMBEDDING = "embedding"
 
 
 @dataclass(frozen=True)
@@ -74,25 +78,35 @@ class Ingestor:
     chunk_tokens: int = 254
     chunk_overlap: int = 64
     batch_chunks: int = 256
+    #: texts per encoder call: the unit of the embedding progress
+    embed_slice: int = 32
     sentence_vectors: bool = True
     limits: Limits = field(default_factory=Limits)
     #: Time and memory of loading one file in a worker process; None: in this process.
     budget: Budget | None = field(default_factory=Budget)
     chunk_chars: int = 2_000
     _pending: list[tuple[Article, list[Chunk], bool]] = field(default_factory=list)
+    _embedded: Progress | None = None
+    _texts: tuple[int, int] = (0, 0)  # (embedded, queued) in this call
 
     def ingest(
         self,
         paths: Iterable[str | Path],
         progress: Progress | None = None,
+        embedded: Progress | None = None,
         lock: AbstractContextManager[object] | None = None,
     ) -> IngestReport:
         """Index files and folders; sync away documents whose files left an ingested folder.
-        ``lock`` is held only while the store is read or written, never while a file loads."""
+
+        ``progress`` counts files read, ``embedded`` texts embedded (of those read so far):
+        the embedding is most of the wait, and it ends only when everything is written.
+        ``lock`` is held only while the store is read or written, never while a file loads.
+        """
         paths = list(paths)
         lock = lock or nullcontext()
         files, errors = discover(paths)
         report = IngestReport(failed=[Failure(e.path, e.reason) for e in errors])
+        self._embedded, self._texts = embedded, (0, 0)
         for done, path in enumerate(files, 1):
             self._ingest_file(path, report, lock)
             if progress:
@@ -102,9 +116,10 @@ class Ingestor:
             self._remove_vanished(paths, {str(f.resolve()) for f in files}, report)
         return report
 
-    def add_article(self, article: Article) -> IngestReport:
+    def add_article(self, article: Article, embedded: Progress | None = None) -> IngestReport:
         """Index one already-loaded article (pasted text, a fetched page)."""
         report = IngestReport()
+        self._embedded, self._texts = embedded, (0, 0)
         self._add(article, report)
         self._flush(report)
         return report
@@ -166,7 +181,7 @@ class Ingestor:
         texts = [c.text for _, chunks, _ in self._pending for c in chunks]
         for (article, _, _), doc in zip(self._pending, spans, strict=True):
             texts += [article.text[s:e] for s, e in doc]
-        vectors = self.encoder.encode_documents(texts)
+        vectors = self._encode(texts)
         chunk_at, sentence_at = 0, sum(len(c) for _, c, _ in self._pending)
         versions = []
         for (article, chunks, is_new), doc in zip(self._pending, spans, strict=True):
@@ -179,6 +194,27 @@ class Ingestor:
             report.chunks += len(chunks)
         self.store.replace_many(versions)
         self._pending.clear()
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        """Embed in slices of similar length (as the encoder would batch them), reporting
+        each slice done."""
+        import numpy as np
+
+        if not texts:
+            return np.empty((0, 0), dtype=np.float32)
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        done, queued = self._texts[0], self._texts[1] + len(texts)
+        parts = []
+        for at in range(0, len(order), self.embed_slice):
+            part = order[at : at + self.embed_slice]
+            parts.append(np.asarray(self.encoder.encode_documents([texts[i] for i in part])))
+            done += len(part)
+            if self._embedded:
+                self._embedded(done, queued, EMBEDDING)
+        self._texts = (done, queued)
+        vectors = np.empty((len(texts), parts[0].shape[1]), dtype=parts[0].dtype)
+        vectors[order] = np.concatenate(parts)
+        return vectors
 
     def _sentences(self, article: Article, chunks: list[Chunk]) -> list[tuple[int, int]]:
         """The sentences the answerer will quote from these chunks (none when disabled)."""

@@ -38,6 +38,12 @@ _BOMS = (
 # C0/C1 control characters other than tab, newlines, vertical tab and form feed.
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")
 _BINARY = "the file holds binary data, not text: save it as plain text (UTF-8) and add it again"
+_TITLE_MAX = 150
+_JUNK_TITLE = re.compile(
+    r"\.(pdf|docx?|odt|rtf|txt|indd|tex|dvi|ps|qxd|pages|html?)$|^microsoft (word|powerpoint)"
+    r"|^(untitled|title|binder|document|dokument|doc|slide|page|scan|print|layout)[\s_-]*\d*$",
+    re.IGNORECASE,
+)
 _MD_HEADING = re.compile(r"^#[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
 _BROKEN_LINK = (
     "the link points to nothing (its target is missing, or it is a loop of links): "
@@ -190,10 +196,34 @@ def _read_bytes(p: Path, max_bytes: int) -> bytes:
 
 def _text_article(p: Path, data: bytes) -> Article:
     text = _normalise_newlines(_decode_text(p, data)).strip()
-    title = _title_from_name(p)
+    title = title_line(text) or _title_from_name(p)
     if p.suffix.lower() in _MARKDOWN and (heading := _MD_HEADING.search(text)):
         title = heading.group(1)
     return _finish(p, Article(_source(p), text, title))
+
+
+def title_line(text: str, *, standalone: bool = True) -> str | None:
+    """The text's first line if it looks like a title: short, before more text, not ending
+    like a sentence, and (``standalone``) alone in its paragraph. A PDF's lines carry no
+    blank line after a title, so there the line must be shorter instead."""
+    first, _, rest = text.strip().partition("\n")
+    line = first.strip().lstrip("#").strip()
+    alone = rest.lstrip(" \t").startswith("\n")
+    most_words = 20 if standalone else 12
+    if not rest.strip() or (standalone and not alone) or not re.search(r"[^\W\d_]", line):
+        return None
+    if len(line) > _TITLE_MAX or len(line.split()) > most_words or line[-1] in ".,;:":
+        return None
+    return line
+
+
+def plausible_title(title: str | None) -> str | None:
+    """A metadata title, unless it is a tool's placeholder or a file name ("Binder1.pdf",
+    "Microsoft Word - draft.docx", "Untitled")."""
+    title = (title or "").strip()
+    if len(title) < 3 or len(title) > _TITLE_MAX or not re.search(r"[^\W\d_]{2}", title):
+        return None
+    return None if _JUNK_TITLE.search(title) else title
 
 
 def _decode_text(p: Path, data: bytes) -> str:
@@ -226,22 +256,107 @@ def _decode_legacy(data: bytes) -> str:
         return data.decode("latin-1")
 
 
+@dataclass(frozen=True)
+class PageMetadata:
+    """A web page's main text and metadata, as the loader takes them."""
+
+    text: str
+    title: str | None
+    author: str | None
+    date: str | None
+    url: str | None
+
+
+def page_metadata(content: str | bytes, url: str | None = None) -> PageMetadata:
+    """The main text, title, author and date of a news page (see bench/news_metadata.py)."""
+    import trafilatura
+    from trafilatura.settings import Document, set_date_params
+
+    # htmldate: the original publication date (not the last change), from the page's markup
+    # only: its extensive search of the text finds dates on pages that have none
+    dates = set_date_params(extensive=False)
+    doc = trafilatura.bare_extraction(
+        content,
+        url=url,
+        with_metadata=True,
+        include_comments=False,
+        date_extraction_params=dates,
+    )
+    if not isinstance(doc, Document):
+        return PageMetadata("", None, None, None, url)
+    site = doc.sitename or ""
+    title = clean_title(doc.title, site)
+    return PageMetadata(
+        doc.text or "", title, clean_author(doc.author, site), doc.date, doc.url or url
+    )
+
+
+def _key(text: str) -> str:
+    """A name compared without case, spaces, punctuation or a leading www."""
+    return re.sub(r"\W+", "", text.casefold().removeprefix("www."))
+
+
+_DOMAIN = re.compile(
+    r"\.(com|de|net|org|at|ch|it|fr|uk|eu|info|io)\b|\s(com|de|net|org|at|ch|it)$", re.I
+)
+_DATE_LIKE = re.compile(r"^[\d./ -]{6,}$")
+_PLACEHOLDER_AUTHORS = frozenset(
+    {"unknown", "name", "admin", "administrator", "redaktion", "editor", "staff", "anonymous"}
+)
+
+
+def _is_site(part: str, site: str) -> bool:
+    key = _key(part)
+    return bool(key) and (
+        bool(_DOMAIN.search(part.strip()))
+        or bool(_DATE_LIKE.match(part.strip()))
+        or (bool(site) and (key == _key(site) or key in _key(site) or _key(site) in key))
+    )
+
+
+def clean_title(title: str | None, site: str) -> str | None:
+    """The page title without the site's name, a domain or a date tacked on before or after
+    a separator ("… | DW | 19.01.2020" → "…")."""
+    if not title:
+        return None
+    parts = re.split(r"\s+[|·]\s+", title.strip())
+    while len(parts) > 1 and (_is_site(parts[-1], site) or len(parts[-1].split()) <= 3):
+        parts.pop()
+    pieces = re.split(r"(\s+[-–—]\s+)", " | ".join(parts))  # text, separator, text, …
+    while len(pieces) > 2 and _is_site(pieces[-1], site):
+        del pieces[-2:]
+    while len(pieces) > 2 and _is_site(pieces[0], site):
+        del pieces[:2]
+    return "".join(pieces).strip() or None
+
+
+def clean_author(author: str | None, site: str) -> str | None:
+    """The byline's names, without the publisher, a domain or a placeholder."""
+    if not author:
+        return None
+    names = [
+        name.strip()
+        for name in author.split(";")
+        if name.strip()
+        and name.strip().casefold() not in _PLACEHOLDER_AUTHORS
+        and not _is_site(name, site)
+    ]
+    return "; ".join(names) or None
+
+
 def _html_article(
     content: str | bytes, where: str | Path, *, source: str, url: str | None, fallback: str
 ) -> Article:
-    import trafilatura
-    from trafilatura.settings import Document
-
-    doc = trafilatura.bare_extraction(content, url=url, with_metadata=True, include_comments=False)
-    if not isinstance(doc, Document) or not doc.text or not doc.text.strip():
+    page = page_metadata(content, url)
+    if not page.text.strip():
         raise LoadError(
             where,
             "no main text found in the page (empty, script-only or not an article): "
             "save the article's text as a .txt file and add that instead",
         )
-    text = _normalise_newlines(doc.text).strip()
-    title = doc.title or fallback
-    return _finish(where, Article(source, text, title, doc.author, doc.date, doc.url or url))
+    text = _normalise_newlines(page.text).strip()
+    article = Article(source, text, page.title or fallback, page.author, page.date, page.url)
+    return _finish(where, article)
 
 
 def _pdf_article(p: Path, data: bytes, max_pages: int) -> Article:
@@ -268,9 +383,10 @@ def _pdf_article(p: Path, data: bytes, max_pages: int) -> Article:
     text, pages = _join_pages(texts)
     if not text:
         raise LoadError(p, _NO_TEXT_LAYER)
-    title = str(info.title).strip() if info and info.title else ""
+    title = plausible_title(str(info.title) if info and info.title else None)
     author = str(info.author).strip() if info and info.author else ""
-    article = Article(_source(p), text, title or _title_from_name(p), author or None)
+    title = title or title_line(text, standalone=False) or _title_from_name(p)
+    article = Article(_source(p), text, title, author or None)
     return _finish(p, replace(article, date=_pdf_date(info), pages=pages))
 
 
@@ -308,6 +424,7 @@ def _docx_article(p: Path, data: bytes, max_unzipped_bytes: int) -> Article:
     try:
         document = docx.Document(io.BytesIO(data))
         text = "\n".join(paragraph.text for paragraph in document.paragraphs)
+        heading = _docx_heading(document.paragraphs)
         props = document.core_properties
     except (
         zipfile.BadZipFile,
@@ -318,10 +435,19 @@ def _docx_article(p: Path, data: bytes, max_unzipped_bytes: int) -> Article:
         PackageNotFoundError,
     ) as exc:
         raise LoadError(p, _CORRUPT_DOCX) from exc
-    title = (props.title or "").strip() or _title_from_name(p)
+    title = plausible_title(props.title) or heading or _title_from_name(p)
     author = (props.author or "").strip() or None
     text = _normalise_newlines(text).strip()
     return _finish(p, Article(_source(p), text, title, author, _iso_date(props.created)))
+
+
+def _docx_heading(paragraphs: list) -> str | None:
+    """The first paragraph, if Word calls it a title or heading."""
+    first = next((para for para in paragraphs if para.text.strip()), None)
+    style = (first.style.name or "") if first is not None and first.style is not None else ""
+    if first is None or not style.startswith(("Title", "Heading")):
+        return None
+    return first.text.strip()[:_TITLE_MAX]
 
 
 def _check_unzipped_size(p: Path, data: bytes, limit: int) -> None:
@@ -357,8 +483,11 @@ def _source(p: Path) -> str:
 
 
 def _title_from_name(p: Path) -> str:
-    """``my_first-article.txt`` → ``my first article``."""
-    return re.sub(r"[_-]+", " ", p.stem).strip() or p.name
+    """``my_first-article.txt`` → ``My first article``; a language tag goes
+    (``tokayev-visit.de.txt`` → ``Tokayev visit``)."""
+    stem = re.sub(r"\.[a-z]{2}$", "", p.stem)
+    name = re.sub(r"[_-]+", " ", stem).strip()
+    return name[:1].upper() + name[1:] if name else p.name
 
 
 def _normalise_newlines(text: str) -> str:

@@ -55,17 +55,22 @@ def _metric_bars(plt: Any, metrics: Mapping[str, float], path: Path) -> Path:
 
 def _distributions(plt: Any, results: Sequence[QuestionResult], path: Path) -> Path:
     names = [n for n in DISTRIBUTED if any(n in r.scores for r in results)]
-    fig, axes = plt.subplots(1, max(len(names), 1), figsize=(3 * max(len(names), 1), 3))
-    axes = axes if len(names) > 1 else [axes]
+    columns = min(max(len(names), 1), 3)  # a grid, so each panel stays readable on a page
+    rows = math.ceil(max(len(names), 1) / columns)
+    fig, grid = plt.subplots(rows, columns, figsize=(4.6 * columns, 3.4 * rows), squeeze=False)
+    axes = [ax for row in grid for ax in row]
     for ax, name in zip(axes, names, strict=False):
         values = [r.scores[name] for r in results if name in r.scores]
         values = [v for v in values if not math.isnan(v)]
         ax.hist(values, bins=[i / 10 for i in range(11)], color="#5fa55a", edgecolor="white")
-        ax.set_title(f"{name} (n={len(values)})", fontsize=9)
+        ax.set_title(f"{name} (n={len(values)})", fontsize=12)
         ax.set_xlim(0, 1)
+        ax.set_xlabel("score", fontsize=10)
+        ax.set_ylabel("questions", fontsize=10)
         ax.yaxis.get_major_locator().set_params(integer=True)
-    axes[0].set_ylabel("questions")
-    fig.suptitle("Per-question scores (n: the questions each applies to)", fontsize=10)
+    for ax in axes[len(names) :]:
+        ax.set_visible(False)
+    fig.suptitle("Per-question scores (n: the questions each applies to)", fontsize=13)
     return _save(plt, fig, path)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,6 +27,33 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "LLM-judged (needs an LLM; not comparable across judges)": ("llm_",),
 }
 SHOWN_PASSAGES = 3
+# One line per metric, for a reader who has not met it (the evaluation page shows them).
+MEANINGS: dict[str, str] = {
+    "hit@1": "share of answerable questions whose first passage holds a reference passage",
+    "hit@k": "the same within the first {k} passages",
+    "hit@c": "the same within the first {k} characters of the retrieved passages",
+    "mrr@10": "1 / rank of the first reference passage in the top 10, averaged (1: always first)",
+    "ndcg@10": "how high the reference passages rank in the top 10 (1: all at the top)",
+    "exact_match": "share of answers equal to a reference answer (after normalising)",
+    "token_f1": "word overlap between the answer and its closest reference answer (F1)",
+    "answer_contains": "share of answers that contain a reference answer",
+    "citation_precision": "share of citations whose passage holds a reference (quote or answer)",
+    "citation_recall": "share of answerable questions with at least one such citation",
+    "groundedness": "share of answer sentences whose words are in the passages they cite",
+    "answerable_accuracy": "share of answerable questions answered (not abstained)",
+    "unanswerable_accuracy": "share of unanswerable questions abstained on",
+    "llm_faithfulness": "an LLM judge: is the answer backed by its passages (0 to 1)",
+    "llm_relevance": "an LLM judge: does the answer address the question (0 to 1)",
+}
+
+
+def meaning(name: str) -> str:
+    """What a metric measures, in one line ("" for an unknown one)."""
+    found = re.fullmatch(r"hit@(\d+)(c?)", name)
+    if found and (found.group(1) != "1" or found.group(2)):
+        key = "hit@c" if found.group(2) else "hit@k"
+        return MEANINGS[key].format(k=found.group(1))
+    return MEANINGS.get(name, "")
 
 
 def write_report(

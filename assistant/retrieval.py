@@ -209,8 +209,9 @@ class PassageRetriever(BaseRetriever):
     k: int = 8
 
     def _get_relevant_documents(
-        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun, k: int | None = None
     ) -> list[Document]:
+        """The passages as Documents; ``invoke(query, k=…)`` overrides the retriever's ``k``."""
         return [
             Document(
                 page_content=p.text,
@@ -225,5 +226,5 @@ class PassageRetriever(BaseRetriever):
                     "page": p.page,
                 },
             )
-            for p in self.searcher.search(query, self.k)
+            for p in self.searcher.search(query, k or self.k)
         ]

@@ -19,6 +19,7 @@ from assistant.types import Answer, Citation
 from pages.common import (
     get_assistant,
     highlight_html,
+    highlight_spans,
     index_lock,
     load_settings,
     md,
@@ -28,17 +29,20 @@ from pages.common import (
 )
 
 CLOSEST_SHOWN = 3
+SOURCES_OPEN = 3  # a longer list shows the first source and folds the rest away
 MAX_TURNS = 6  # earlier turns no longer help a follow-up
+_MARKER = re.compile(r"\[(\d+)\]")
 # Markdown's special characters: a streamed token is shown as text, never as a link or image.
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
 
 
 @dataclass(frozen=True)
 class Turn:
-    """A question and its answer in this session's conversation."""
+    """A question and its answer (None while it is being written) in this conversation."""
 
     id: str
-    answer: Answer
+    question: str
+    answer: Answer | None = None
 
 
 def unsupported_flag(answer: Answer, citation: Citation) -> str | None:
@@ -55,26 +59,76 @@ def show_unsupported(answer: Answer) -> None:
         st.warning(f"Not supported by its sources: {md(answer.statements[i].text)}", icon="⚠️")
 
 
-def show_answer(answer: Answer, dates: dict[str, str | None]) -> None:
-    """The answer with its [n] markers, then its cited passages (or the closest ones)."""
+def source_groups(answer: Answer) -> list[list[Citation]]:
+    """The citations grouped by passage (a passage is listed once), in marker order."""
+    groups: dict[tuple[str, int, int], list[Citation]] = {}
+    for c in sorted(answer.citations, key=lambda c: c.n):
+        groups.setdefault((c.passage.doc_id, c.passage.start, c.passage.end), []).append(c)
+    return list(groups.values())
+
+
+def fold_sources(
+    groups: list[list[Citation]],
+) -> tuple[list[list[Citation]], list[list[Citation]]]:
+    """(shown open, folded away): a long list opens with the source cited first only."""
+    cut = len(groups) if len(groups) <= SOURCES_OPEN else 1
+    return groups[:cut], groups[cut:]
+
+
+def linked_answer_html(answer: Answer, anchors: dict[int, str]) -> str:
+    """The answer's text, escaped, each known ``[n]`` a link to its source below."""
+
+    def link(match: re.Match[str]) -> str:
+        anchor = anchors.get(int(match.group(1)))
+        return f'<a href="#{anchor}">{match.group(0)}</a>' if anchor else match.group(0)
+
+    body = _MARKER.sub(link, html.escape(answer.text))
+    return f'<div style="white-space: pre-wrap">{body}</div>'
+
+
+def source_html(answer: Answer, group: list[Citation], anchor: str, date: str | None) -> str:
+    """One passage with every sentence the answer quotes from it marked."""
+    p = group[0].passage
+    spans = [(c.quote_start - p.start, c.quote_end - p.start) for c in group]
+    flag = next((f for c in group if (f := unsupported_flag(answer, c))), None)
+    label = " ".join(f"[{c.n}]" for c in group)
+    return passage_html(label, p, highlight_spans(p.text, spans), date, flag, anchor)
+
+
+def show_answer(answer: Answer, dates: dict[str, str | None], turn_id: str = "") -> None:
+    """The answer with its [n] markers linked to its sources below (or the closest ones)."""
     if answer.rewritten:  # the user sees what was searched and answered
         st.caption(f"Answered as: {md(answer.rewritten)}")
-    show_text(answer.text)
-    if answer.note:
-        st.html(f'<div style="color:#b45309">{html.escape(answer.note)}</div>')
-    show_unsupported(answer)
     if answer.abstained:
+        show_text(answer.text)
+        show_note(answer)
+        show_unsupported(answer)
         if answer.passages:
             with st.expander("Closest passages", expanded=True):
                 for p in answer.passages[:CLOSEST_SHOWN]:
                     st.html(passage_html("", p, html.escape(p.text), dates.get(p.doc_id)))
         return
+    groups = source_groups(answer)
+    anchors = {c.n: f"source-{turn_id}-{g[0].n}" for g in groups for c in g}
+    st.html(linked_answer_html(answer, anchors))
+    show_note(answer)
+    show_unsupported(answer)
+    shown, rest = fold_sources(groups)
     with st.expander("Sources", expanded=True):
-        for c in answer.citations:
-            p = c.passage
-            body = highlight_html(p.text, c.quote_start - p.start, c.quote_end - p.start)
-            flag = unsupported_flag(answer, c)
-            st.html(passage_html(f"[{c.n}]", p, body, dates.get(p.doc_id), flag))
+        for g in shown:
+            date = dates.get(g[0].passage.doc_id)
+            st.html(source_html(answer, g, anchors[g[0].n], date))
+    if rest:
+        with st.expander(f"{len(rest)} more sources", expanded=False):
+            for g in rest:
+                date = dates.get(g[0].passage.doc_id)
+                st.html(source_html(answer, g, anchors[g[0].n], date))
+
+
+def show_note(answer: Answer) -> None:
+    """One line for the reader, e.g. why the LLM did not answer (the quotes answer instead)."""
+    if answer.note:
+        st.html(f'<div style="color:#b45309">{html.escape(answer.note)}</div>')
 
 
 def escape_markdown(tokens: Iterable[str]) -> Iterator[str]:
@@ -126,7 +180,7 @@ def feedback(turn: Turn, assistant: Assistant) -> None:
 
     def store() -> None:
         score = st.session_state.get(key)
-        if score is not None:
+        if score is not None and turn.answer is not None:
             record_feedback(
                 assistant.store.directory, turn.answer, int(score), assistant.settings.answerer
             )
@@ -134,24 +188,23 @@ def feedback(turn: Turn, assistant: Assistant) -> None:
     st.feedback("thumbs", key=key, on_change=store)
 
 
-def ask(
-    assistant: Assistant, question: str, history: list[Turn], dates: dict[str, str | None]
+def answer_turn(
+    assistant: Assistant, history: list[Turn], at: int, dates: dict[str, str | None]
 ) -> None:
-    """Show the question, then the answer or the error that prevented it."""
-    with st.chat_message("user"):
-        show_text(question)
-    with st.chat_message("assistant"):
-        try:
-            with index_lock(assistant.store.directory):
-                past = [ChatTurn(t.answer.question, t.answer.text) for t in history]
-                answer = settle(assistant.stream(question, past[-MAX_TURNS:]))
-        except AssistantError as exc:
-            show_error(exc)
-            return
-        show_answer(answer, dates)
-        turn = Turn(uuid.uuid4().hex, answer)
-        feedback(turn, assistant)
-    history.append(turn)
+    """Write the answer to ``history[at]``, kept in the history as soon as it is asked: a
+    question sent meanwhile interrupts this run, and the next run answers both in order."""
+    turn = history[at]
+    try:
+        with st.spinner("Writing the answer…"), index_lock(assistant.store.directory):
+            past = [ChatTurn(t.question, t.answer.text) for t in history[:at] if t.answer]
+            answer = settle(assistant.stream(turn.question, past[-MAX_TURNS:]))
+    except AssistantError as exc:
+        show_error(exc)
+        history.remove(turn)
+        return
+    history[at] = turn = Turn(turn.id, turn.question, answer)
+    show_answer(answer, dates, turn.id)
+    feedback(turn, assistant)
 
 
 def main() -> None:
@@ -173,14 +226,17 @@ def main() -> None:
     dates = {d.doc_id: d.date for d in docs}
     history: list[Turn] = st.session_state.setdefault("history", [])
     st.sidebar.button("New conversation", on_click=history.clear, icon=":material/add_comment:")
-    for turn in history:
-        with st.chat_message("user"):
-            show_text(turn.answer.question)
-        with st.chat_message("assistant"):
-            show_answer(turn.answer, dates)
-            feedback(turn, assistant)
     if question := st.chat_input("Ask about your articles"):
-        ask(assistant, question, history, dates)
+        history.append(Turn(uuid.uuid4().hex, question))
+    for turn in list(history):
+        with st.chat_message("user"):
+            show_text(turn.question)
+        with st.chat_message("assistant"):
+            if turn.answer is None:
+                answer_turn(assistant, history, history.index(turn), dates)
+            else:
+                show_answer(turn.answer, dates, turn.id)
+                feedback(turn, assistant)
 
 
 if __name__ == "__main__":  # Streamlit runs a page as __main__; tests import helpers

@@ -39,20 +39,43 @@ def show_error(text: object) -> None:
 
 def highlight_html(text: str, start: int, end: int) -> str:
     """The text, escaped, with ``text[start:end]`` wrapped in ``<mark>``."""
-    before, quote, after = (html.escape(s) for s in (text[:start], text[start:end], text[end:]))
-    return f"{before}<mark>{quote}</mark>{after}"
+    return highlight_spans(text, [(start, end)])
+
+
+def highlight_spans(text: str, spans: list[tuple[int, int]]) -> str:
+    """The text, escaped, with each (non-overlapping) span wrapped in ``<mark>``."""
+    out, at = [], 0
+    for start, end in sorted(spans):
+        start = max(start, at)
+        out += [html.escape(text[at:start]), f"<mark>{html.escape(text[start:end])}</mark>"]
+        at = max(at, end)
+    return "".join(out) + html.escape(text[at:])
+
+
+def source_name(source: str) -> str:
+    """What a reader needs of a source: a file's name (not the server's path), a URL whole."""
+    if "://" in source or source.startswith("pasted:"):
+        return source
+    return Path(source).name
 
 
 def passage_html(
-    label: str, passage: Passage, body: str, date: str | None = None, flag: str | None = None
+    label: str,
+    passage: Passage,
+    body: str,
+    date: str | None = None,
+    flag: str | None = None,
+    anchor: str | None = None,
 ) -> str:
-    """A passage's heading (label, title, source, date, page) above its already-escaped body."""
+    """A passage's heading (label, title, source, date, page) above its already-escaped body;
+    ``anchor`` is the element id the answer's markers link to."""
     page = f", p. {passage.page}" if passage.page is not None else ""
     when = f" · {html.escape(date)}" if date else ""
     warning = f'<div style="color:#b45309">⚠ {html.escape(flag)}</div>' if flag else ""
+    element_id = f' id="{html.escape(anchor)}"' if anchor else ""
     return (
-        f"<div><strong>{html.escape(f'{label} {passage.title}'.strip())}</strong> · "
-        f"<code>{html.escape(passage.source)}</code>{page}{when}{warning}"
+        f"<div{element_id}><strong>{html.escape(f'{label} {passage.title}'.strip())}</strong> · "
+        f"<code>{html.escape(source_name(passage.source))}</code>{page}{when}{warning}"
         f'<blockquote style="white-space: pre-wrap">{body}</blockquote></div>'
     )
 
@@ -119,10 +142,14 @@ def index_corpus(assistant: Assistant) -> None:
     with st.status(f"Indexing the articles in {md(corpus)} …", expanded=True) as status:
         bar = st.progress(0.0, text="Loading the embedding model…")
 
+        # reading is quick, embedding is most of the wait: the bar ends when it is done
         def progress(done: int, total: int, _name: str) -> None:
-            bar.progress(done / total, text=f"{done} of {total} files")
+            bar.progress(0.2 * done / total, text=f"Read {done} of {total} files")
 
-        report = assistant.ingest([corpus], progress=progress)
+        def embedded(done: int, total: int, _what: str) -> None:
+            bar.progress(0.2 + 0.8 * done / total, text=f"Embedded {done} of {total} texts")
+
+        report = assistant.ingest([corpus], progress=progress, embedded=embedded)
         for failure in report.failed:
             st.text(f"Not indexed: {failure.path}: {failure.error}")
         status.update(

@@ -18,7 +18,7 @@ import streamlit as st
 from assistant.config import Settings
 from assistant.errors import AssistantError
 from assistant.evaluation import EvalReport, run_evaluation
-from assistant.reports import fmt, metric_groups
+from assistant.reports import fmt, meaning, metric_groups
 from pages.common import get_assistant, index_lock, is_admin, load_settings, show_error
 
 RUNS = "evaluations"
@@ -120,9 +120,14 @@ def show_report(report: EvalReport) -> None:
     """The metrics by group, the plots, and the full report as text."""
     for group, names in metric_groups(report.metrics).items():
         st.subheader(group)
-        st.table([{"metric": n, "value": fmt(report.metrics[n])} for n in names])
+        st.table(
+            [
+                {"metric": n, "value": fmt(report.metrics[n]), "what it measures": meaning(n)}
+                for n in names
+            ]
+        )
     for plot in report.plots:
-        st.image(str(plot), caption=plot.name)
+        st.image(str(plot), caption=plot.name, width="stretch")
     with st.expander("Report (Markdown, failures first)"):
         st.code(report.markdown, language="markdown")
 

@@ -13,7 +13,7 @@ from assistant.ingestion import Failure, IngestReport
 from assistant.loading import SUPPORTED_SUFFIXES, load_text
 from assistant.types import content_id
 from assistant.uploads import MAX_UPLOAD_BYTES, add_upload, remove_upload
-from pages.common import get_assistant, index_lock, is_admin, load_settings, md
+from pages.common import get_assistant, index_lock, is_admin, load_settings, md, source_name
 
 UPLOADS = "uploads"
 
@@ -146,11 +146,22 @@ def document_list(assistant: Assistant, may_change: bool) -> None:
         st.info("No documents yet: add some above.")
         return
     rows = [
-        {"title": d.title, "author": d.author, "date": d.date, "language": d.language,
-         "chunks": d.chunks, "added at": d.added_at, "source": d.source}
+        {"title": d.title, "author": d.author or "", "date": d.date or "",
+         "language": d.language or "", "chunks": d.chunks, "added at": d.added_at,
+         "source": source_name(d.source)}
         for d in docs
     ]  # fmt: skip
-    st.dataframe(rows, hide_index=True, width="stretch")
+    st.dataframe(
+        rows,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "title": st.column_config.TextColumn("title", width="large"),
+            "source": st.column_config.TextColumn(
+                "source", width="large", help="The file's name, the web address, or pasted"
+            ),
+        },
+    )
     if not may_change:
         return
     labels = {f"{d.title} · {d.source}": d for d in docs}
@@ -167,7 +178,7 @@ def document_list(assistant: Assistant, may_change: bool) -> None:
     files = [d.source for d in chosen if Path(d.source).is_file()]
     if reindex.button("Re-index selected files", disabled=not files, icon=":material/refresh:"):
         lock = index_lock(assistant.store.directory)
-        run_ingest("Re-indexing", lambda progress: assistant.ingest(files, progress, lock))
+        run_ingest("Re-indexing", lambda progress: assistant.ingest(files, progress, lock=lock))
         st.rerun()
 
 

@@ -22,7 +22,26 @@ LABELS = {
     "answer_sentences": "Most sentences in an extractive answer",
     "abstain_threshold": "Abstention threshold (question in the article's language)",
     "abstain_threshold_crosslingual": "Abstention threshold (question in another language)",
+    "llm_model": "LLM model",
+    "llm_base_url": "LLM server URL",
+    "llm_temperature": "LLM temperature",
+    "llm_timeout": "LLM timeout (seconds)",
+    "llm_max_tokens": "Longest LLM answer (tokens)",
 }
+_ACRONYMS = {"llm": "LLM", "url": "URL", "api": "API", "hf": "HF"}
+
+
+def label(name: str) -> str:
+    """A setting's name as a person reads it ("llm_model" → "LLM model")."""
+    if name in LABELS:
+        return LABELS[name]
+    words = [_ACRONYMS.get(w, w) for w in name.split("_")]
+    return " ".join([words[0][:1].upper() + words[0][1:], *words[1:]])
+
+
+def is_llm_field(name: str) -> bool:
+    """Whether a setting matters only to an LLM answerer."""
+    return name != "answerer" and name.startswith(("llm_", "ollama_", "openai_", "huggingface_"))
 
 
 def answerers() -> list[str]:
@@ -33,17 +52,17 @@ def answerers() -> list[str]:
 def field_input(name: str, value: Any) -> Any:
     """An input for one setting, showing its current value."""
     info = Settings.model_fields[name]
-    label, helptext = LABELS.get(name, name.replace("_", " ").capitalize()), info.description
+    label_text, helptext = label(name), info.description
     if name == "answerer":
         options = answerers()
-        return st.selectbox(label, options, index=options.index(value), help=helptext)
+        return st.selectbox(label_text, options, index=options.index(value), help=helptext)
     if isinstance(value, bool):
-        return st.checkbox(label, value=value, help=helptext)
+        return st.checkbox(label_text, value=value, help=helptext)
     if isinstance(value, int):
-        return st.number_input(label, value=value, step=1, help=helptext)
+        return st.number_input(label_text, value=value, step=1, help=helptext)
     if isinstance(value, float):
-        return st.number_input(label, value=value, step=0.01, format="%.2f", help=helptext)
-    text = st.text_input(label, value="" if value is None else str(value), help=helptext)
+        return st.number_input(label_text, value=value, step=0.01, format="%.2f", help=helptext)
+    text = st.text_input(label_text, value="" if value is None else str(value), help=helptext)
     return text if text or info.default is not None else None  # "" only where allowed
 
 
@@ -78,8 +97,15 @@ def main() -> None:
             "An API key comes from the environment, so the server it goes to does too: "
             "set ASSISTANT_LLM_BASE_URL there to change it."
         )
+    # outside the form, so that choosing an answerer shows (or hides) the LLM's fields at once
+    answerer = field_input("answerer", settings.answerer) if "answerer" in names else None
+    shown = [
+        n for n in names if n != "answerer" and (answerer != "extractive" or not is_llm_field(n))
+    ]
     with st.form("settings"):
-        chosen = {n: field_input(n, getattr(settings, n)) for n in names}
+        chosen = {n: field_input(n, getattr(settings, n)) for n in shown}
+        if answerer is not None:
+            chosen["answerer"] = answerer
         save, reset = st.columns(2)
         saved = save.form_submit_button("Save", type="primary")
         reset_clicked = reset.form_submit_button("Back to the defaults")

@@ -44,9 +44,10 @@ def assistant(tmp_path: Path, embedder: Embedder):
     opened.close()
 
 
-@pytest.fixture(scope="module")
-def index(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Path:
-    """An index of the project's corpus, built once per test module (closed again)."""
+@pytest.fixture(scope="session")
+def corpus_index(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Path:
+    """An index of the project's corpus, built (embedded) once per session and closed: tests
+    copy it rather than embed the corpus again."""
     directory = tmp_path_factory.mktemp("corpus") / "index"
     built = build_assistant(Settings(index=directory), embedder)
     built.ingest([CORPUS])
@@ -63,3 +64,21 @@ def minilm_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     with build_assistant(settings) as built:
         built.ingest([CORPUS])
     return directory
+
+
+@pytest.fixture(scope="module")
+def index(tmp_path_factory: pytest.TempPathFactory, corpus_index: Path) -> Path:
+    """A private copy of the corpus index for one test module."""
+    directory = tmp_path_factory.mktemp("corpus") / "index"
+    shutil.copytree(corpus_index, directory)
+    return directory
+
+
+@pytest.fixture
+def ingested(tmp_path: Path, corpus_index: Path, embedder: Embedder):
+    """An assistant over a private copy of the corpus index (the corpus's files in corpus/)."""
+    directory = tmp_path / "ingested"
+    shutil.copytree(corpus_index, directory)
+    opened: Assistant = build_assistant(Settings(index=directory), embedder)
+    yield opened
+    opened.close()

@@ -107,12 +107,41 @@ def test_first_start_indexes_the_corpus_then_answers_with_highlighted_citations(
     answer, *sources = ask(at, "Was erwarten Experten von dem Besuch?")
 
     assert "[1]" in answer
-    assert sources and sources[0].startswith("<div><strong>[1] tokayev visit.de</strong>")
+    assert sources and re.match(
+        r'<div id="[^"]+"><strong>\[1\][ \[\]\d]* Tokayev visit</strong>', sources[0]
+    )
     article = ARTICLE.read_text(encoding="utf-8")
     for source in sources:
         (quote,) = MARKED.findall(source)
         assert html.unescape(quote) in article
         assert html.escape(html.unescape(quote)) in answer
+
+
+def test_markers_link_to_their_sources_listed_once_by_file_name(corpus: Path) -> None:
+    at = start()
+    answer, *sources = ask(at, "Was erwarten Experten von dem Besuch?")
+
+    links = re.findall(r'<a href="#([^"]+)">\[(\d+)\]</a>', answer)
+    anchors = [re.match(r'<div id="([^"]+)">', s).group(1) for s in sources]  # type: ignore[union-attr]
+    assert links and {target for target, _ in links} == set(anchors)
+    assert len(anchors) == len(set(anchors))  # each passage listed once
+    assert [re.search(r"<code>(.*?)</code>", s).group(1) for s in sources] == [  # type: ignore[union-attr]
+        "tokayev-visit.de.txt"
+    ] * len(sources)
+    assert not any(str(corpus) in s for s in sources)  # never the server's path
+
+
+def test_a_question_sent_while_one_is_answered_keeps_both(corpus: Path) -> None:
+    at = start()
+    # what a run interrupted by a second question leaves: the first asked, not yet answered
+    chat = pytest.importorskip("pages.chat")
+    at.session_state["history"] = [chat.Turn("first", "Was erwarten Experten von dem Besuch?")]
+    ask(at, "Wen trifft Tokajew in Moskau?")
+
+    questions = [m.html[0].value for m in at.chat_message if m.name == "user"]
+    assert ["Experten" in questions[0], "Moskau" in questions[1]] == [True, True]
+    assert len(replies(at)) == 2
+    assert all(turn.answer is not None for turn in at.session_state["history"])
 
 
 def test_document_text_is_escaped_never_rendered(corpus: Path) -> None:
@@ -136,7 +165,7 @@ def test_an_abstention_shows_the_closest_passages_unmarked(corpus: Path) -> None
 
     assert html.escape(prompts.ABSTAIN) in answer
     assert len(closest) == 3
-    assert all(c.startswith("<div><strong>tokayev visit.de</strong>") for c in closest)
+    assert all(c.startswith("<div><strong>Tokayev visit</strong>") for c in closest)
     assert not any("<mark>" in c for c in closest)
 
 
@@ -164,34 +193,38 @@ def test_feedback_is_stored_with_the_question_and_answer(corpus: Path, tmp_path:
     (entry,) = [json.loads(line) for line in lines]
     assert entry["score"] == 0
     assert entry["question"] == "Was erwarten Experten von dem Besuch?"
-    assert html.escape(entry["answer"]) in answer
+    assert html.escape(entry["answer"]) in re.sub(r"</?a[^>]*>", "", answer)  # without links
     assert entry["citations"][0]["source"].endswith("tokayev-visit.de.txt")
     assert entry["answerer"] == "extractive"
 
 
 def test_an_uploaded_file_is_listed_answered_from_and_deleted(corpus: Path, tmp_path: Path) -> None:
     at = library(start())
-    assert titles(at) == ["tokayev visit.de"]
+    assert titles(at) == ["Tokayev visit"]
+    table = at.dataframe[0].value
+    assert (table["author"][0], table["date"][0]) == ("", "")  # empty, not "None"
+    assert table["source"][0] == "tokayev-visit.de.txt"  # readable: the file's name
 
     upload(at, ("../../llama parade.txt", LLAMAS.encode()), ("blank.txt", b"  \n "))
 
     (saved,) = (tmp_path / "index" / "uploads").glob("*/llama_parade.txt")
     assert saved.read_text(encoding="utf-8") == LLAMAS  # the name lost its folders
-    assert titles(at) == ["tokayev visit.de", "llama parade"]
+    assert titles(at) == ["Tokayev visit", "Llama parade"]
     (failed,) = [e.value for e in at.error]
-    assert r"blank\.txt: there is no text in it" in failed  # Markdown-escaped
+    assert r"blank\.txt: there is no text in it" in failed  # the name the user gave, escaped
+    assert str(tmp_path / "index") not in failed  # not where it would have been stored
     assert not list((tmp_path / "index" / "uploads").glob("**/blank.txt"))
 
     at.switch_page("pages/chat.py").run()
     answer, *sources = ask(at, "Where does the llama parade start?")
     assert "old stone bridge" in answer and "[1]" in answer
-    assert str(saved) in sources[0]
+    assert "<code>llama_parade.txt</code>" in sources[0] and str(saved) not in sources[0]
 
     at = library(at)
-    at.multiselect[0].set_value([f"llama parade · {saved}"]).run()
+    at.multiselect[0].set_value([f"Llama parade · {saved}"]).run()
     next(b for b in at.button if b.label == "Delete selected").click().run()
     assert_clean(at)
-    assert titles(at) == ["tokayev visit.de"]
+    assert titles(at) == ["Tokayev visit"]
     assert not saved.exists()
 
 
@@ -203,7 +236,7 @@ def test_pasted_text_becomes_a_document(corpus: Path) -> None:
     next(b for b in at.button if b.label == "Add the text").click().run()
 
     assert_clean(at)
-    assert titles(at) == ["tokayev visit.de", "Llamas"]
+    assert titles(at) == ["Tokayev visit", "Llamas"]
     assert at.success[0].value == "1 added, 0 updated, 0 unchanged"
 
 
@@ -230,6 +263,20 @@ def test_saved_settings_change_how_questions_are_answered(corpus: Path, tmp_path
     at.switch_page("pages/settings.py").run()
     next(b for b in at.button if b.label == "Back to the defaults").click().run()
     assert json.loads((tmp_path / "index" / "ui-settings.json").read_text()) == {}
+
+
+def test_settings_read_as_words_and_show_llm_fields_only_for_an_llm(corpus: Path) -> None:
+    at = start()
+    at.switch_page("pages/settings.py").run()
+    assert_clean(at)
+
+    def labels() -> list[str]:
+        return [w.label for w in [*at.selectbox, *at.number_input, *at.text_input]]
+
+    assert "LLM model" not in labels()  # the extractive answerer needs no LLM
+    at.selectbox[0].select("ollama").run()
+    assert {"LLM model", "LLM server URL", "LLM temperature"} <= set(labels())
+    assert not any("Llm" in label or "_" in label for label in labels())
 
 
 def test_the_admin_password_guards_library_settings_and_evaluation_but_not_chat(
@@ -275,6 +322,8 @@ def test_the_evaluation_page_runs_a_question_set_and_compares_runs(
     assert (first["questions"], len(first["results"])) == (3, 3)
     shown = [row for table in at.table for row in table.value["metric"]]
     assert set(first["metrics"]) <= set(shown)
+    meanings = [row for table in at.table for row in table.value["what it measures"]]
+    assert all(len(m) > 20 for m in meanings)  # every metric explained in a line
     captions = [c for i in at.get("image") for c in re.findall(r'caption: "([^"]+)"', str(i.proto))]
     assert {"metrics.png", "scores.png"} <= set(captions)
     at.run()  # the list of earlier runs now holds the one just made

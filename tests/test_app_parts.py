@@ -25,7 +25,7 @@ from assistant.preferences import (
     record_feedback,
     save_preferences,
 )
-from assistant.types import Answer
+from assistant.types import Answer, Citation, Passage
 from assistant.uploads import check_upload, safe_filename
 from pages.chat import escape_markdown
 
@@ -250,3 +250,37 @@ def test_the_evidence_shows_first_then_makes_way_for_the_answer() -> None:
     assert not at.exception, at.exception
     assert at.session_state["settled"].text == "Z [1]."
     assert not at.markdown and not at.html  # evidence and tokens gave way to the rendering
+
+
+def _citation(n: int, passage_start: int) -> Citation:
+    passage = Passage(
+        f"c{passage_start}",
+        "d",
+        "T",
+        "/srv/x/a.txt",
+        "Aa. Bb.",
+        passage_start,
+        passage_start + 7,
+        1.0,
+    )
+    return Citation(n, passage, "Aa.", passage_start, passage_start + 3)
+
+
+def test_sources_are_grouped_by_passage_and_a_long_list_folds_after_the_first() -> None:
+    from pages.chat import fold_sources, source_groups
+
+    answer = Answer("q", "x [1] y [2] z [3] w [4] v [5]", tuple(
+        _citation(n, start) for n, start in [(1, 0), (2, 0), (3, 10), (4, 20), (5, 30)]
+    ))  # fmt: skip
+    groups = source_groups(answer)
+    assert [[c.n for c in g] for g in groups] == [[1, 2], [3], [4], [5]]
+    shown, folded = fold_sources(groups)
+    assert ([g[0].n for g in shown], [g[0].n for g in folded]) == ([1], [3, 4, 5])
+    assert fold_sources(groups[:3]) == (groups[:3], [])
+
+
+def test_source_name_hides_the_server_path() -> None:
+    from pages.common import source_name
+
+    assert source_name("/srv/index/uploads/report.pdf") == "report.pdf"
+    assert source_name("https://example.org/a/b.html") == "https://example.org/a/b.html"

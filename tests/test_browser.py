@@ -232,7 +232,7 @@ def test_chat_answers_with_markers_and_highlighted_sources(page: Page) -> None:
 
     expect(reply).to_contain_text("[1]")
     expect(reply.locator("mark").first).to_be_visible()
-    expect(reply).to_contain_text("tokayev visit.de")
+    expect(reply).to_contain_text("Tokayev visit")
     expect(reply.get_by_text("tokayev-visit.de.txt").first).to_be_visible()
     shoot(page, "chat.png")
 

@@ -35,7 +35,8 @@ def index(tmp_path_factory, request) -> Path:
     assert json.loads(done.stdout) == {
         "added": 1, "updated": 0, "unchanged": 0, "removed": 0, "failed": []
     }  # fmt: skip
-    assert "ingest" in done.stderr  # the progress bar
+    assert "read: 100%" in done.stderr and "embed: 100%" in done.stderr  # the progress bars
+    assert "Loading weights" not in done.stderr  # the library's noise is silenced
     return directory
 
 
@@ -68,6 +69,7 @@ def test_batch_search_and_ask_answer_every_line_in_order(index: Path, tmp_path: 
     assert [a["abstained"] for a in answers] == [False, False, True]
     assert answers[0]["citations"][0].keys() == CITATION_KEYS
     assert {"id", "question", "answer", "abstained", "citations"} == answers[0].keys()
+    assert "Loading weights" not in ask.stderr
 
 
 def test_ask_prints_the_answer_with_its_sources(index: Path):
@@ -114,3 +116,75 @@ def test_an_invalid_setting_is_a_clear_error(tmp_path: Path):
     done = run("list", index=tmp_path / "ix", env={"ASSISTANT_K": "zero"})
     assert done.returncode == 2
     assert "k" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("command", [["list"], ["ask", "Wer?"], ["search", "Wer?"], ["chat"]])
+@pytest.mark.parametrize("kind", ["missing", "file"])
+def test_only_ingest_creates_an_index(tmp_path: Path, command: list[str], kind: str):
+    where = tmp_path / "typo"
+    if kind == "file":
+        where.write_text("not an index", encoding="utf-8")
+    done = run(*command, "--index", str(where), index=tmp_path / "unused")
+    assert done.returncode == 2
+    [line] = done.stderr.splitlines()
+    assert str(where) in line and "Traceback" not in done.stderr
+    assert where.is_file() if kind == "file" else not where.exists()
+
+
+def test_ingest_refuses_a_file_as_index(tmp_path: Path):
+    where = tmp_path / "hostname"
+    where.write_text("x", encoding="utf-8")
+    done = run("ingest", str(tmp_path), "--index", str(where), index=where)
+    assert (done.returncode, done.stderr.count("\n")) == (2, 1)
+    assert "is a file" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["ask", ""], "The question is empty"),
+        (["search", "   "], "The question is empty"),
+        (["ask"], "Give either a QUESTION or --batch"),
+        (["ask", "Wer?", "--k", "0"], "not at least 1"),
+    ],
+)
+def test_arguments_are_checked_before_anything_loads(tmp_path: Path, args: list[str], message):
+    code = (
+        "import sys\nfrom assistant.cli import main\n"
+        f"try:\n    code = main({args!r})\nexcept SystemExit as exc:\n    code = exc.code\n"
+        "heavy = [m for m in ('torch', 'chromadb', 'sentence_transformers') if m in sys.modules]\n"
+        "print(code, heavy)"
+    )
+    environment = {**os.environ, "ASSISTANT_INDEX": str(tmp_path / "ix")}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=environment, timeout=60
+    )
+    assert done.stdout.strip() == "2 []", done.stderr
+    assert message in done.stderr
+
+
+@pytest.mark.parametrize(
+    "command", ["ingest", "list", "remove", "doctor", "search", "ask", "chat", "eval", "import"]
+)
+def test_help_gives_an_example_and_describes_each_argument(command: str):
+    done = run(command, "--help", index=Path("unused"))
+    assert done.returncode == 0
+    assert f"example:\n  assistant {command}" in done.stdout
+    positionals = done.stdout.split("positional arguments:")[-1].split("options:")[0]
+    for line in positionals.strip().splitlines():
+        if line.startswith("  ") and not line.startswith("   "):
+            assert len(line.split(None, 1)) == 2, f"{command}: {line!r} has no description"
+
+
+def test_version():
+    from assistant import __version__
+
+    done = run("--version", index=Path("unused"))
+    assert (done.returncode, done.stdout.strip()) == (0, f"assistant {__version__}")
+
+
+def test_ask_k_limits_the_passages_an_answer_cites(index: Path):
+    done = run("ask", "What do experts expect from the visit?", "--k", "1", "--json", index=index)
+    assert done.returncode == 0, done.stderr
+    citations = json.loads(done.stdout)["citations"]
+    assert citations and len({(c["start"], c["end"]) for c in citations}) == 1

@@ -151,3 +151,16 @@ def test_evaluation_modules_import_nothing_heavy():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["hit@1", "hit@8", "hit@1000c", "mrr@10", "ndcg@10", "exact_match", "token_f1",
+     "answer_contains", "citation_precision", "citation_recall", "groundedness",
+     "answerable_accuracy", "unanswerable_accuracy"],
+)  # fmt: skip
+def test_every_metric_is_explained_in_one_line(name: str) -> None:
+    from assistant.reports import meaning
+
+    line = meaning(name)
+    assert 20 < len(line) < 100 and "\n" not in line

@@ -44,6 +44,18 @@ def check_report(report, count: int) -> dict:
     return data
 
 
+def assert_readable_panels(report) -> None:
+    """Each per-question histogram is at least 450 px wide (a page shows it unshrunk)."""
+    from PIL import Image
+
+    from assistant.plots import DISTRIBUTED
+
+    panels = sum(any(n in r.scores for r in report.results) for n in DISTRIBUTED)
+    with Image.open(report.plots[1]) as image:
+        width, height = image.size
+    assert width / min(panels, 3) >= 450 and height >= 350, (width, height, panels)
+
+
 def test_eval_on_corpus_questions_then_compare_with_an_llm_judge(indexed, tmp_path):
     seen: list[tuple[int, int]] = []
     first = run_evaluation(
@@ -55,6 +67,7 @@ def test_eval_on_corpus_questions_then_compare_with_an_llm_judge(indexed, tmp_pa
     assert seen[0] == (0, 6) and seen[-1] == (6, 6)
     data = check_report(first, 6)
     assert [p.name for p in first.plots] == ["metrics.png", "scores.png"]
+    assert_readable_panels(first)
     metrics = first.metrics
     assert {"hit@1", "mrr@10", "ndcg@10", "hit@1000c", "token_f1", "groundedness"} <= set(metrics)
     assert all(0.0 <= v <= 1.0 for v in metrics.values() if not math.isnan(v))

@@ -18,6 +18,8 @@ from pypdf import PdfReader, PdfWriter
 from assistant.errors import LoadError, UnsupportedFileError
 from assistant.loading import (
     SUPPORTED_SUFFIXES,
+    clean_author,
+    clean_title,
     detect_language,
     discover,
     load_file,
@@ -131,7 +133,7 @@ def test_text_file_article_fields(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     monkeypatch.chdir(tmp_path)
     article = load_file("storm_report-2024.txt")
     assert article.source == str((tmp_path / "storm_report-2024.txt").resolve())
-    assert article.title == "storm report 2024"
+    assert article.title == "Storm report 2024"
     assert article.text == ENGLISH
     assert article.language == "en"
     assert (article.author, article.date, article.url, article.pages) == (None, None, None, ())
@@ -148,7 +150,7 @@ def test_text_file_article_fields(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         (
             "my_first-note.markdown",
             "No heading, only #hashtags and\n## a subheading.",
-            "my first note",
+            "My first note",
         ),
     ],
 )
@@ -251,7 +253,7 @@ def test_pdf_pages_span_their_text(
 
 @pytest.mark.parametrize(
     ("info", "title", "date"),
-    [(None, "scan 07", None), ({"Title": "", "CreationDate": "not a date"}, "scan 07", None)],
+    [(None, "Scan 07", None), ({"Title": "", "CreationDate": "not a date"}, "Scan 07", None)],
 )
 def test_pdf_without_usable_metadata(
     tmp_path: Path, info: dict[str, str] | None, title: str, date: str | None
@@ -294,9 +296,49 @@ def test_docx_text_and_properties(tmp_path: Path) -> None:
     assert article.language == "en"
 
 
-def test_docx_without_title_uses_file_name(tmp_path: Path) -> None:
+def test_docx_without_title_uses_its_heading(tmp_path: Path) -> None:
     article = load_file(make_docx(tmp_path / "team_memo.DOCX"))
-    assert (article.title, article.author) == ("team memo", None)
+    assert (article.title, article.author) == ("Harbour news", None)
+
+
+def test_docx_without_title_or_heading_uses_file_name(tmp_path: Path) -> None:
+    document = docx.Document()
+    document.add_paragraph(ENGLISH)
+    document.save(str(tmp_path / "team_memo.docx"))
+    assert load_file(tmp_path / "team_memo.docx").title == "Team memo"
+
+
+@pytest.mark.parametrize(
+    ("name", "body", "title"),
+    [
+        ("tokayev-visit.de.txt", f"{ENGLISH}\n\nMore.", "Tokayev visit"),
+        ("notes.txt", f"Harbour closes for winter\n\n{ENGLISH}", "Harbour closes for winter"),
+        ("notes.txt", f"Is the harbour safe?\n\n{ENGLISH}", "Is the harbour safe?"),
+        ("notes.txt", f"A sentence, not a title.\n\n{ENGLISH}", "Notes"),
+        ("notes.txt", f"Line one of a paragraph\nline two.\n\n{ENGLISH}", "Notes"),
+        ("notes.txt", "Only one line without an end", "Notes"),
+    ],
+)
+def test_a_text_file_is_titled_by_its_first_line_when_it_looks_like_one(
+    tmp_path: Path, name: str, body: str, title: str
+) -> None:
+    assert load_file(write(tmp_path / name, body.encode())).title == title
+
+
+@pytest.mark.parametrize(
+    ("meta", "lines", "title"),
+    [
+        ("Binder1.pdf", ["Harbour Report 2024", ENGLISH], "Harbour Report 2024"),
+        ("Microsoft Word - draft.docx", ["Harbour Report 2024", ENGLISH], "Harbour Report 2024"),
+        ("Untitled", [ENGLISH], "Report q3"),
+        ("The Harbour in Winter", ["Harbour Report 2024", ENGLISH], "The Harbour in Winter"),
+    ],
+)
+def test_a_pdf_title_comes_from_plausible_metadata_else_its_first_line(
+    tmp_path: Path, meta: str, lines: list[str], title: str
+) -> None:
+    data = make_pdf(["\n".join(lines)], {"Title": meta})
+    assert load_file(write(tmp_path / "report_q3.pdf", data)).title == title
 
 
 # --- failures ----------------------------------------------------------------------------
@@ -436,3 +478,41 @@ def test_every_loader_is_reachable(tmp_path: Path) -> None:
     for suffix, build in builders.items():
         build(tmp_path / f"doc{suffix}")
         assert load_file(tmp_path / f"doc{suffix}").language == "en"
+
+
+@pytest.mark.parametrize(
+    ("title", "site", "clean"),
+    [
+        ("Proteste in Hongkong | DW | 19.01.2020", "DW.COM", "Proteste in Hongkong"),
+        ("Tanz in Zürich | St.Galler Tagblatt", "St.Galler Tagblatt", "Tanz in Zürich"),
+        ("Interview mit Sonja Silberhorn - apolut.net", "apolut", "Interview mit Sonja Silberhorn"),
+        ("23.01.2022 - Wierer jubelt - Biathlon Antholz", "Biathlon Antholz", "Wierer jubelt"),
+        ("Kraftwerk - die Band aus Köln", "heise online", "Kraftwerk - die Band aus Köln"),
+        ("Harbour closes", "", "Harbour closes"),
+    ],
+)  # fmt: skip
+def test_a_site_suffix_leaves_the_title(title: str, site: str, clean: str) -> None:
+    assert clean_title(title, site) == clean
+
+
+@pytest.mark.parametrize(
+    ("author", "site", "clean"),
+    [
+        ("heise online; Jane Doe", "heise online", "Jane Doe"),
+        ("FAZ.NET; Max Muster", "Frankfurter Allgemeine", "Max Muster"),
+        ("Facebook Com; Evgenia Karp", "1000things", "Evgenia Karp"),
+        ("DER SPIEGEL", "DER SPIEGEL", None),
+        ("Unknown", "", None),
+        ("Jane Doe; Max Muster", "Daily News", "Jane Doe; Max Muster"),
+    ],
+)
+def test_an_author_is_the_byline_not_the_publisher(author: str, site: str, clean: str | None):
+    assert clean_author(author, site) == clean
+
+
+def test_a_news_page_date_is_the_publication_not_the_last_change(tmp_path: Path) -> None:
+    page = NEWS_HTML.replace(
+        "<head>",
+        '<head><meta property="article:modified_time" content="2024-06-02T10:00:00Z">',
+    )
+    assert load_file(write(tmp_path / "news.html", page.encode())).date == "2024-03-15"

@@ -9,6 +9,8 @@ import pytest
 from assistant.errors import IndexLockedError, ModelMismatchError, NotFoundError
 from assistant.store import Store
 
+CORPUS = Path(__file__).resolve().parent.parent / "corpus"
+
 EXPERTS = ("Lukjanow", "Lukyanov", "Lepsibaev", "Mikhailichenko")
 QUESTION = "What do experts expect from the visit?"
 
@@ -41,8 +43,8 @@ def test_the_users_question_is_answered_with_verbatim_citations(assistant, corpu
     assert len(cited) >= 2, cited
 
 
-def test_a_question_the_article_cannot_answer_is_abstained(assistant, corpus_dir: Path):
-    assistant.ingest([corpus_dir])
+def test_a_question_the_article_cannot_answer_is_abstained(ingested):
+    assistant = ingested
     answer = assistant.ask("Who won the Super Bowl in 2016?")
     assert answer.abstained
     assert answer.citations == ()
@@ -72,9 +74,9 @@ def test_a_changed_file_replaces_all_its_old_chunks(assistant, corpus_dir: Path)
     assert assistant.store.disagreements() == []
 
 
-def test_remove_deletes_from_chroma_lexical_index_and_manifest(assistant, corpus_dir: Path):
-    assistant.ingest([corpus_dir])
-    removed = assistant.remove(str(corpus_dir / "tokayev-visit.de.txt"))
+def test_remove_deletes_from_chroma_lexical_index_and_manifest(ingested):
+    assistant = ingested
+    removed = assistant.remove(str(CORPUS / "tokayev-visit.de.txt"))
     assert removed.title
     assert assistant.documents() == []
     assert dense_ids(assistant.store) == set()
@@ -107,8 +109,8 @@ def test_bad_files_are_reported_and_the_rest_is_indexed(assistant, corpus_dir: P
     assert len(assistant.documents()) == 2
 
 
-def test_retrieval_is_a_langchain_retriever(assistant, corpus_dir: Path):
-    assistant.ingest([corpus_dir])
+def test_retrieval_is_a_langchain_retriever(ingested):
+    assistant = ingested
     documents = assistant.retriever().invoke("Lepsibaev Kernkraftwerke")
     assert documents and "Lepsibaev" in documents[0].page_content
     meta = documents[0].metadata
@@ -125,3 +127,23 @@ def test_an_index_built_with_another_model_is_refused(tmp_path: Path):
     Store(tmp_path / "ix", "model-a").close()
     with pytest.raises(ModelMismatchError, match=r"built with the embedding model .model-a"):
         Store(tmp_path / "ix", "model-b")
+
+
+def test_ingest_progress_counts_files_read_then_texts_embedded(assistant, corpus_dir: Path):
+    assistant.ingestor.embed_slice = 8  # small slices, so the corpus shows several steps
+    events: list[tuple] = []
+    report = assistant.ingest(
+        [corpus_dir],
+        lambda done, total, _name: events.append(("read", done, total)),
+        lambda done, total, _what: events.append(
+            ("embedded", done, total, assistant.store.chunk_count())
+        ),
+    )
+    embedded = [e for e in events if e[0] == "embedded"]
+    assert events[0] == ("read", 1, 1) and len(embedded) > 2
+    steps = [done for _, done, _, _ in embedded]
+    assert steps == sorted(set(steps)) and embedded[-1][1] == embedded[-1][2]
+    assert all(total == embedded[-1][2] for _, _, total, _ in embedded)
+    # the bar reaches its end only when every text is embedded (the write follows at once)
+    assert all(written == 0 for *_, written in embedded) and report.chunks > 0
+    assert assistant.store.chunk_count() == report.chunks

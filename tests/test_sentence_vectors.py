@@ -9,8 +9,8 @@ from assistant.answering import ExtractiveAnswerer, candidate_sentences
 QUESTION = "What do experts expect from the visit?"
 
 
-def test_every_quotable_sentence_has_its_vector_stored(assistant, corpus_dir):
-    assistant.ingest([corpus_dir])
+def test_every_quotable_sentence_has_its_vector_stored(ingested):
+    assistant = ingested
     sentences = candidate_sentences(assistant.search(QUESTION))
     keys = [(s.passage.doc_id, s.start, s.end) for s in sentences]
     stored = assistant.store.sentence_vectors(keys)
@@ -20,8 +20,8 @@ def test_every_quotable_sentence_has_its_vector_stored(assistant, corpus_dir):
     assert min(similarity) > 0.999
 
 
-def test_answer_with_stored_vectors_equals_answer_encoded_now(assistant, corpus_dir):
-    assistant.ingest([corpus_dir])
+def test_answer_with_stored_vectors_equals_answer_encoded_now(ingested):
+    assistant = ingested
     passages = assistant.search(QUESTION)
     encoding_now = ExtractiveAnswerer(assistant.embedder)
     stored, fresh = (
@@ -34,8 +34,8 @@ def test_answer_with_stored_vectors_equals_answer_encoded_now(assistant, corpus_
     assert np.allclose(s_scores, f_scores, atol=1e-4)
 
 
-def test_removed_document_leaves_no_sentence_vectors(assistant, corpus_dir):
-    assistant.ingest([corpus_dir])
+def test_removed_document_leaves_no_sentence_vectors(ingested):
+    assistant = ingested
     count = "SELECT count(*) FROM sentence_vectors"
     assert assistant.store.db.execute(count).fetchone()[0] > 0
     for doc in assistant.documents():

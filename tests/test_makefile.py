@@ -1,0 +1,33 @@
+"""The Makefile's recipes, as `make -n` prints them (nothing is run)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+
+
+def recipe(target: str) -> list[str]:
+    done = subprocess.run(
+        ["make", "-n", "-B", target], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    return done.stdout.splitlines()
+
+
+def test_run_indexes_the_corpus_in_the_terminal_before_the_app_starts():
+    lines = recipe("run")
+    ingest = next(i for i, line in enumerate(lines) if "assistant ingest" in line)
+    streamlit = next(i for i, line in enumerate(lines) if "streamlit run app.py" in line)
+    assert ingest < streamlit
+    assert "ASSISTANT_CORPUS:-corpus" in lines[ingest]
+
+
+def test_the_browser_is_installed_without_recommended_packages():
+    [install] = [line for line in recipe("browser") if "apt-get install" in line]
+    assert "--no-install-recommends" in install and " chromium" in install
