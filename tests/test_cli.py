@@ -184,7 +184,7 @@ def test_version():
 
 
 def test_ask_k_limits_the_passages_an_answer_cites(index: Path):
-    done = run("ask", "What do experts expect from the visit?", "--k", "1", "--json", index=index)
+    done = run("ask", "When will Tokayev meet Putin?", "--k", "1", "--json", index=index)
     assert done.returncode == 0, done.stderr
     citations = json.loads(done.stdout)["citations"]
     assert citations and len({(c["start"], c["end"]) for c in citations}) == 1

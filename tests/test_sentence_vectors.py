@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 
-from assistant.answering import ExtractiveAnswerer, candidate_sentences
+from assistant.answering import candidate_sentences
 
 QUESTION = "What do experts expect from the visit?"
 
@@ -23,7 +25,8 @@ def test_every_quotable_sentence_has_its_vector_stored(ingested):
 def test_answer_with_stored_vectors_equals_answer_encoded_now(ingested):
     assistant = ingested
     passages = assistant.search(QUESTION)
-    encoding_now = ExtractiveAnswerer(assistant.embedder)
+    encoding_now = copy.copy(assistant.answerer)  # the same answerer, but encoding now
+    encoding_now.sentence_vectors = None
     stored, fresh = (
         assistant.answerer.answer(QUESTION, passages),
         encoding_now.answer(QUESTION, passages),
