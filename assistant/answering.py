@@ -19,7 +19,7 @@ import bisect
 import copy
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from itertools import pairwise
 from typing import Any
@@ -407,6 +407,10 @@ def _cite(
     if not who_said:
         text = " ".join(f"{balanced(s.text)} [{n}]" for n, s in enumerate(sentences, 1))
         return Answer(question, text, citations, passages=tuple(passages))
+    citations = tuple(
+        replace(c, speaker=person.name) if person else c
+        for c, person in zip(citations, who_said, strict=True)
+    )
     lines = []
     for n, (s, person) in enumerate(zip(sentences, who_said, strict=True), 1):
         opening, closing = quotes_for(s.passage.language)

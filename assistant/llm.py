@@ -63,18 +63,29 @@ def answer_stream(answerer: Any, question: str, passages: Sequence[Passage]) -> 
 
 
 def answer_messages(
-    question: str, passages: Sequence[Passage], *, evidence: bool = False
+    question: str,
+    passages: Sequence[Passage],
+    *,
+    evidence: bool = False,
+    speakers: Sequence[str] = (),
 ) -> list[BaseMessage]:
     """The messages the model receives: the rules, then the quoted passages and question
-    (``evidence``: excerpts, and the question's language named)."""
+    (``evidence``: excerpts, and the question's language named; ``speakers``: per passage,
+    who says what it quotes, as the extractive answer attributed it)."""
     from langchain_core.messages import HumanMessage, SystemMessage
 
-    quoted = prompts.format_passages([(p.title, p.text) for p in passages])
+    who = [*speakers, *[""] * (len(passages) - len(speakers))]
+    titles = [
+        f"{p.title}; said by {w}" if w else p.title for p, w in zip(passages, who, strict=True)
+    ]
+    quoted = prompts.format_passages([(t, p.text) for t, p in zip(titles, passages, strict=True)])
     if evidence:
         language = prompts.language_name(detect_language(question))
         user = prompts.EVIDENCE_USER.format(
             passages=quoted, question=prompts.question_text(question), language=language
         )
+        if any(speakers):
+            user += prompts.EVIDENCE_VIEWS.format(language=language)
     else:
         user = prompts.ANSWER_USER.format(passages=quoted, question=prompts.question_text(question))
     return [SystemMessage(prompts.ANSWER_SYSTEM), HumanMessage(user)]
@@ -153,7 +164,10 @@ class LLMAnswerer:
         given = excerpts(quoted.citations) if quoted else list(passages[: self.passages_considered])
         parts: list[str] = []
         try:
-            messages = answer_messages(question, given, evidence=quoted is not None)
+            speakers = _speakers(given, quoted.citations) if quoted else []
+            messages = answer_messages(
+                question, given, evidence=quoted is not None, speakers=speakers
+            )
             for chunk in self._model.model.stream(messages):
                 if chunk.text:
                     parts.append(chunk.text)
@@ -167,6 +181,20 @@ class LLMAnswerer:
             return
         answer = resolve(question, "".join(parts), given, self.scorer)
         yield replace(answer, passages=tuple(passages))  # all retrieved, as the UI lists them
+
+
+def _speakers(given: Sequence[Passage], citations: Sequence[Citation]) -> list[str]:
+    """Per excerpt, the persons its quoted sentences are attributed to (comma-separated)."""
+    return [
+        ", ".join(
+            dict.fromkeys(
+                c.speaker
+                for c in citations
+                if c.speaker and g.doc_id == c.passage.doc_id and g.start <= c.quote_start < g.end
+            )
+        )
+        for g in given
+    ]
 
 
 def _one_line(exc: BaseException) -> str:

@@ -52,6 +52,10 @@ Question: {question}
 Answer the question in {language}, in one to three sentences, each ending with [n]. \
 When a passage says who said or expects something, name that person."""
 
+#: Added to EVIDENCE_USER when the passages' titles name who says them (a round of views).
+EVIDENCE_VIEWS = """ Each passage's title names who says it: write one sentence per person, \
+beginning with that person's name, in {language}, for example "NAME expects that ... [n]"."""
+
 #: Language codes (as ``loading.detect_language`` gives them) → the name a prompt uses.
 LANGUAGE_NAMES = {
     "en": "English", "de": "German", "fr": "French", "es": "Spanish", "it": "Italian",

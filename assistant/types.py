@@ -117,6 +117,8 @@ class Citation:
     quote_end: int
     #: How well the quoted sentence supports the statements citing it (0..1); None: quoted.
     support: float | None = None
+    #: Who says the quoted sentence, when the answer attributes it (a round of views).
+    speaker: str | None = None
 
     def as_dict(self) -> dict[str, object]:
         """The JSON shape the CLI prints (``support`` only for written answers)."""

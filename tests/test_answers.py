@@ -70,6 +70,8 @@ def test_experts_are_named_in_the_answer_with_their_points(library: Assistant) -
     check_citations(answer)
     named = {line.split(":", 1)[0] for line in answer.text.splitlines()}
     assert set(EXPERTS) <= named, answer.text
+    # who says each quote is data of its citation too (an LLM writing from the quotes reads it)
+    assert set(EXPERTS) <= {c.speaker for c in answer.citations}
     for c in answer.citations:  # each quote appears, balanced, in the text the reader reads
         assert balanced(spoken(c.quote)).strip('„“" ') in answer.text
     assert "keine bahnbrechenden" in answer.text or "keine Durchbrüche" in answer.text  # his point

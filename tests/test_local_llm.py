@@ -23,7 +23,7 @@ from assistant import prompts
 from assistant.config import Settings
 from assistant.errors import ModelError
 from assistant.factory import Assistant, build_assistant
-from assistant.llm import Quotes, answer_messages, excerpts
+from assistant.llm import Quotes, _speakers, answer_messages, excerpts
 from assistant.local_model import (
     ChatLlamaCpp,
     Runtime,
@@ -34,7 +34,7 @@ from assistant.local_model import (
     verify,
 )
 from assistant.support import SupportScorer, resolve
-from assistant.types import Answer, Article
+from assistant.types import Answer, Article, Citation, Passage
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTICLE = (ROOT / "corpus" / "tokayev-visit.de.txt").read_text(encoding="utf-8")
@@ -271,3 +271,20 @@ def test_auto_chooses_the_local_answerer_where_it_can_run() -> None:
     )
     assert Settings(answerer="auto").answerer == ("local" if local_installed() else "extractive")
     assert Settings(answerer="extractive").answerer == "extractive"
+
+
+def test_the_model_reads_who_says_each_quote() -> None:
+    """The extractive answer's attribution reaches the prompt: each excerpt's title names
+    its speaker, and the model is asked to name each person (a round of views)."""
+    passage = Passage(
+        "c1", "d1", "Tokayev visit", "t.txt", "Er sagte: Abkommen kommen.", 0, 26, 1.0
+    )
+    quote = Citation(1, passage, text, 0, len(text), speaker="Lepsibaev")
+    given = excerpts([quote])
+    (_, user) = answer_messages(
+        "What do experts expect?", given, evidence=True, speakers=_speakers(given, [quote])
+    )
+    assert 'title="Tokayev visit; said by Lepsibaev"' in user.content
+    assert prompts.EVIDENCE_VIEWS.format(language="English") in user.content
+    (_, plain) = answer_messages("What do experts expect?", given, evidence=True)
+    assert "said by" not in plain.content and "NAME" not in plain.content
