@@ -276,9 +276,8 @@ def test_auto_chooses_the_local_answerer_where_it_can_run() -> None:
 def test_the_model_reads_who_says_each_quote() -> None:
     """The extractive answer's attribution reaches the prompt: each excerpt's title names
     its speaker, and the model is asked to name each person (a round of views)."""
-    passage = Passage(
-        "c1", "d1", "Tokayev visit", "t.txt", "Er sagte: Abkommen kommen.", 0, 26, 1.0
-    )
+    text = "Er sagte: Abkommen kommen."
+    passage = Passage("c1", "d1", "Tokayev visit", "t.txt", text, 0, len(text), 1.0)
     quote = Citation(1, passage, text, 0, len(text), speaker="Lepsibaev")
     given = excerpts([quote])
     (_, user) = answer_messages(
