@@ -87,7 +87,8 @@ class Settings(BaseSettings):
     )
     cache_dir: Path = Field(
         Path.home() / ".cache" / "article-assistant",
-        description="Derived files kept between runs (the lexicon's lookup, built once).",
+        description="Derived files kept between runs: the lexicon's lookup, and the local "
+        "answerer's default model (1.1 GB, assembled once).",
     )
     answer_sentences: int = Field(
         3, ge=1, le=10, description="Most sentences in an extractive answer."
@@ -175,10 +176,6 @@ class Settings(BaseSettings):
         None,
         description="Expected SHA-256 of the .gguf named by ASSISTANT_LLM_MODEL (local); the "
         "default model's is built in.",
-    )
-    llm_cache: Path = Field(
-        Path("~/.cache/article-assistant"),
-        description="Where the local answerer's default model is assembled (1.1 GB, once).",
     )
     llm_threads: int = Field(
         default_factory=lambda: min(os.cpu_count() or 1, 8),

@@ -269,7 +269,7 @@ def build_llm(
         if settings.answerer == "local":
             return build_local_model(
                 settings.llm_model,
-                cache=settings.llm_cache.expanduser(),
+                cache=settings.cache_dir.expanduser(),
                 sha256=settings.llm_sha256,
                 threads=settings.llm_threads,
                 context=settings.llm_context,

@@ -27,7 +27,7 @@ EDITABLE = frozenset(
 )
 _ANSWERER_PREFIXES = ("llm_", "ollama_", "openai_", "huggingface_", "hf_")
 #: Answerer settings kept out of the app: where files go, and the hash that vouches for one.
-_FIXED = frozenset({"llm_cache", "llm_sha256"})
+_FIXED = frozenset({"llm_sha256"})
 _SECRET_WORDS = frozenset({"key", "token", "secret", "password"})
 _DESTINATIONS = ("_url", "_host", "_endpoint")
 _append_lock = threading.Lock()
