@@ -26,7 +26,7 @@ EDITABLE = frozenset(
     {"answerer", "k", "answer_sentences", "abstain_threshold", "abstain_threshold_crosslingual"}
 )
 _ANSWERER_PREFIXES = ("llm_", "ollama_", "openai_", "huggingface_", "hf_")
-#: Answerer settings kept out of the app: where files go, and the hash that vouches for one.
+#: Answerer settings kept out of the app: the hash that vouches for a model file.
 _FIXED = frozenset({"llm_sha256"})
 _SECRET_WORDS = frozenset({"key", "token", "secret", "password"})
 _DESTINATIONS = ("_url", "_host", "_endpoint")
