@@ -20,9 +20,8 @@ from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from langchain_core.embeddings import Embeddings
-
 from assistant.config import DEFAULT_MODEL, KNOWN_MODELS
+from assistant.embedding import RememberingEmbeddings
 from assistant.errors import ModelError
 
 if TYPE_CHECKING:
@@ -165,7 +164,7 @@ class XlmrTokenizer:
         return "".join(chars), origin
 
 
-class E5Embeddings(Embeddings):
+class E5Embeddings(RememberingEmbeddings):
     """multilingual-e5-small as LangChain embeddings: "query: " and "passage: " prompts,
     unit-length vectors, hash-checked before first use, one engine call at a time."""
 
@@ -184,7 +183,6 @@ class E5Embeddings(Embeddings):
         self.threads = threads
         self.batch_size = batch_size
         self._lock = threading.Lock()
-        self._last_query: tuple[str, Any] | None = None
 
     @cached_property
     def path(self) -> Path:
@@ -261,23 +259,8 @@ class E5Embeddings(Embeddings):
         """Unit vectors for passages, as a float32 matrix."""
         return self._encode(texts, is_query=False)
 
-    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
-        """Unit vectors for questions, as a float32 matrix."""
-        last = self._last_query  # search and answer both encode the same question
-        if last is not None and len(texts) == 1 and texts[0] == last[0]:
-            return last[1]
-        vectors = self._encode(texts, is_query=True)
-        if len(texts) == 1:
-            self._last_query = (texts[0], vectors)
-        return vectors
-
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        """LangChain: embed passages."""
-        return self.encode_documents(texts).tolist()
-
-    def embed_query(self, text: str) -> list[float]:
-        """LangChain: embed one question."""
-        return self.encode_queries([text])[0].tolist()
+    def _encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts, is_query=True)
 
     def load(self) -> None:
         """Load the engine and the tokenizer now (hash check included)."""

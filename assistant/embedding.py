@@ -127,7 +127,39 @@ def verify_weights(model_dir: str, expected_sha256: str) -> None:
     )
 
 
-class SentenceEmbeddings(Embeddings):
+class RememberingEmbeddings(Embeddings):
+    """LangChain's two methods over ``encode_documents`` and ``_encode_queries``, keeping the
+    last question's vectors: search and answer both encode the same question."""
+
+    _last_query: tuple[str, Any] | None = None
+
+    def encode_documents(self, texts: Sequence[str]) -> np.ndarray:
+        """Unit vectors for passages, as a float32 matrix."""
+        raise NotImplementedError
+
+    def _encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        raise NotImplementedError
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Unit vectors for questions, as a float32 matrix."""
+        last = self._last_query
+        if last is not None and len(texts) == 1 and texts[0] == last[0]:
+            return last[1]
+        vectors = self._encode_queries(texts)
+        if len(texts) == 1:
+            self._last_query = (texts[0], vectors)
+        return vectors
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        """LangChain: embed passages."""
+        return self.encode_documents(texts).tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        """LangChain: embed one question."""
+        return self.encode_queries([text])[0].tolist()
+
+
+class SentenceEmbeddings(RememberingEmbeddings):
     """sentence-transformers model as LangChain embeddings (unit-length vectors)."""
 
     def __init__(
@@ -143,7 +175,6 @@ class SentenceEmbeddings(Embeddings):
         self.device = device
         self.batch_size = batch_size
         self._lock = threading.Lock()
-        self._last_query: tuple[str, Any] | None = None
 
     @cached_property
     def model(self) -> Any:
@@ -189,25 +220,10 @@ class SentenceEmbeddings(Embeddings):
             list(texts), batch_size=self.batch_size, normalize_embeddings=True
         )
 
-    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
-        """Unit vectors for questions, as a float32 matrix."""
-        last = self._last_query  # search and answer both encode the same question
-        if last is not None and len(texts) == 1 and texts[0] == last[0]:
-            return last[1]
-        vectors = self.model.encode_query(
+    def _encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self.model.encode_query(
             list(texts), batch_size=self.batch_size, normalize_embeddings=True
         )
-        if len(texts) == 1:
-            self._last_query = (texts[0], vectors)
-        return vectors
-
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        """LangChain: embed passages."""
-        return self.encode_documents(texts).tolist()
-
-    def embed_query(self, text: str) -> list[float]:
-        """LangChain: embed one question."""
-        return self.encode_queries([text])[0].tolist()
 
     def load(self) -> None:
         """Load (and hash-check) the model now."""
