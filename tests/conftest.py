@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -82,3 +85,13 @@ def ingested(tmp_path: Path, corpus_index: Path, embedder: Embedder):
     opened: Assistant = build_assistant(Settings(index=directory), embedder)
     yield opened
     opened.close()
+
+
+@contextmanager
+def opened(index: Path, embedder: Embedder, **settings: Any) -> Iterator[Assistant]:
+    """An assistant over ``index`` with these settings, closed afterwards."""
+    assistant = build_assistant(Settings(index=index, **settings), embedder)
+    try:
+        yield assistant
+    finally:
+        assistant.close()

@@ -9,34 +9,23 @@ from __future__ import annotations
 
 import re
 import socket
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import opened
 from fake_llm_server import FakeLLMServer
 from tiny_chat_model import build_tiny_chat_model
 
 from assistant import prompts
 from assistant.config import Settings
-from assistant.factory import Assistant, build_assistant
+from assistant.factory import build_assistant
 from assistant.types import Answer, Article
 
 ROOT = Path(__file__).resolve().parent.parent
 MARKER = re.compile(r"\[(\d+)\]")
 INTRO = "Fjodor Lukjanow, Chefredakteur"
-
-
-@contextmanager
-def opened(index: Path, embedder, **settings: Any) -> Iterator[Assistant]:
-    """The assistant over the index with these settings, closed afterwards."""
-    assistant = build_assistant(Settings(index=index, **settings), embedder)
-    try:
-        yield assistant
-    finally:
-        assistant.close()
 
 
 def user_message(body: dict[str, Any]) -> str:

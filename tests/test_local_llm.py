@@ -12,17 +12,15 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import opened
 
 from assistant import prompts
 from assistant.config import Settings
 from assistant.errors import ModelError
-from assistant.factory import Assistant, build_assistant
 from assistant.llm import Quotes, _speakers, answer_messages, excerpts
 from assistant.local_model import (
     ChatLlamaCpp,
@@ -67,15 +65,6 @@ def local(**overrides: Any) -> dict[str, Any]:
         "llm_threads": 2,
         "llm_context": 2048,
     } | overrides
-
-
-@contextmanager
-def opened(index: Path, embedder, **settings: Any) -> Iterator[Assistant]:
-    assistant = build_assistant(Settings(index=index, **settings), embedder)
-    try:
-        yield assistant
-    finally:
-        assistant.close()
 
 
 def check_quotes(answer: Answer, text: str = ARTICLE) -> None:
