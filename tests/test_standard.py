@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,7 +12,8 @@ from langchain_tests.integration_tests import (
 from langchain_tests.unit_tests import EmbeddingsUnitTests
 
 from assistant.config import Settings
-from assistant.embedding import SentenceEmbeddings
+from assistant.e5 import E5_NAME, E5Embeddings
+from assistant.embedding import Embedder
 from assistant.factory import build_assistant
 from assistant.loading import load_text
 from assistant.retrieval import PassageRetriever
@@ -29,7 +29,7 @@ _OPEN: dict[str, Any] = {}
 
 
 @pytest.fixture(scope="module", autouse=True)
-def searcher(tmp_path_factory: pytest.TempPathFactory, embedder: SentenceEmbeddings):
+def searcher(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder):
     """A small real index, opened for the module; the suites construct retrievers over it."""
     directory = tmp_path_factory.mktemp("standard") / "index"
     opened = build_assistant(Settings(index=directory), embedder)
@@ -54,31 +54,24 @@ class TestPassageRetriever(RetrieversIntegrationTests):
         return "What do experts expect from the visit?"
 
 
-def _model_params() -> dict[str, Any]:
-    settings = Settings(index=Path("unused"))
-    return {"model": settings.embedding_model, "expected_sha256": settings.expected_sha256()}
+class _DefaultModel:
+    """The default embedder's class and parameters, for both of LangChain's suites."""
 
-
-class TestSentenceEmbeddingsUnit(EmbeddingsUnitTests):
     @property
-    def embeddings_class(self) -> type[SentenceEmbeddings]:
-        return SentenceEmbeddings
+    def embeddings_class(self) -> type[E5Embeddings]:
+        return E5Embeddings
 
     @property
     def embedding_model_params(self) -> dict[str, Any]:
-        return _model_params()
+        return {"name": E5_NAME}
 
 
-class TestSentenceEmbeddings(EmbeddingsIntegrationTests):
-    @property
-    def embeddings_class(self) -> type[SentenceEmbeddings]:
-        return SentenceEmbeddings
+class TestDefaultEmbeddingsUnit(_DefaultModel, EmbeddingsUnitTests):
+    """Construction without loading anything (the class is lazy)."""
 
-    @property
-    def embedding_model_params(self) -> dict[str, Any]:
-        return _model_params()
 
+class TestDefaultEmbeddings(_DefaultModel, EmbeddingsIntegrationTests):
     @pytest.fixture
-    def model(self, embedder: SentenceEmbeddings) -> SentenceEmbeddings:
+    def model(self, embedder: Embedder) -> Embedder:
         """The session's loaded model (the suite would load its own per test)."""
         return embedder
