@@ -227,9 +227,18 @@ def _open(index: Path | None, *, create: bool = False, k: int | None = None) -> 
     settings = _settings(index, k)
     if not settings.chroma_url:  # a server holds its own collection
         check_index(settings.index, create=create)
+    from tqdm import tqdm
+
     from assistant.factory import build_assistant
 
-    return build_assistant(settings)
+    with tqdm(total=0, unit="chunk", desc="open", file=sys.stderr, delay=1) as bar:
+
+        def progress(done: int, total: int, what: str) -> None:
+            bar.set_description(what, refresh=False)
+            bar.total = total
+            bar.update(done - bar.n)
+
+        return build_assistant(settings, progress=progress)
 
 
 def _reindex(index: Path | None, as_json: bool) -> int:

@@ -23,6 +23,7 @@ from assistant.isolation import Budget
 from assistant.lexicon import Lexicon
 from assistant.loading import Limits
 from assistant.retrieval import HybridSearcher, PassageRetriever
+from assistant.server_cache import Progress as StoreProgress
 from assistant.store import Store
 from assistant.types import Answer, Article, DocumentInfo, Passage
 
@@ -189,9 +190,12 @@ def _lexicon(path: Path, cache_dir: Path) -> Lexicon:
 
 
 def build_assistant(
-    settings: Settings | None = None, embedder: Embedder | None = None
+    settings: Settings | None = None,
+    embedder: Embedder | None = None,
+    progress: StoreProgress | None = None,
 ) -> Assistant:
-    """Open the configured index with the configured model (an embedder may be shared)."""
+    """Open the configured index with the configured model (an embedder may be shared;
+    ``progress`` hears of long work at open: a server's cache catching up, a repair)."""
     settings = settings or Settings()
     if settings.answerer != "extractive":  # before the index is opened (and locked)
         from assistant.llm import require_model
@@ -199,8 +203,13 @@ def build_assistant(
         require_model(settings.answerer, settings.llm_model)
     embedder = embedder or build_embedder(settings)
     store = Store(
-        settings.index, settings.embedding_model, chroma_url=settings.chroma_url, encoder=embedder
-    )
+        settings.index,
+        settings.embedding_model,
+        chroma_url=settings.chroma_url,
+        encoder=embedder,
+        cache_dir=settings.cache_dir.expanduser(),
+        progress=progress,
+    ).open()
     answerer, condenser = build_answerer(settings, embedder, store)
     ingestor = Ingestor(
         store,

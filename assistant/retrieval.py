@@ -26,6 +26,7 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
+from assistant.lexical import LEXICAL, TRIGRAM, WORDS, LexicalIndex
 from assistant.lexicon import Lexicon
 from assistant.loading import detect_language
 from assistant.store import Store
@@ -95,11 +96,11 @@ def stems(words: Sequence[str], min_length: int = 8, cut: int = 3) -> list[str]:
     return list(dict.fromkeys([*words, *(w[:-cut] for w in words if len(w) >= min_length)]))
 
 
-def fts_query(words: Sequence[str], index: str) -> str:
-    """An FTS5 MATCH expression that ORs the words (trigram: words of 3+ characters, and
-    the stems of long words)."""
-    usable = [w for w in words if len(w) >= 3] if index == "trigram" else list(words)
-    if index == "trigram":
+def fts_query(words: Sequence[str], index: LexicalIndex) -> str:
+    """An FTS5 MATCH expression that ORs the words the index is asked for (trigram: words
+    of 3+ characters, and the stems of long words)."""
+    usable = [w for w in words if len(w) >= index.min_word]
+    if index.stems:
         usable = stems(usable)
     return " OR ".join('"' + w.replace('"', '""') + '"' for w in usable)
 
@@ -125,8 +126,8 @@ class Fusion:
         """The weight of each ranking for a question of this coverage."""
         return {
             "dense": (1.0 - coverage) ** self.dense_power + self.dense_floor,
-            "words": self.words * coverage,
-            "trigram": self.trigram * (self.trigram_floor + (1 - self.trigram_floor) * coverage),
+            WORDS.name: self.words * coverage,
+            TRIGRAM.name: self.trigram * (self.trigram_floor + (1 - self.trigram_floor) * coverage),
         }
 
 
@@ -182,11 +183,10 @@ class HybridSearcher:
     ) -> dict[str, Any]:
         words, found = terms
         lexical = list(dict.fromkeys([*words, *(t for ts in found.values() for t in ts)]))
-        return {
-            "dense": self.store.dense(vector, self.depth),
-            "words": self.store.lexical(fts_query(lexical, "words"), self.depth, "words"),
-            "trigram": self.store.lexical(fts_query(lexical, "trigram"), self.depth, "trigram"),
-        }
+        rankings = {"dense": self.store.dense(vector, self.depth)}
+        for index in LEXICAL:
+            rankings[index.name] = self.store.lexical(fts_query(lexical, index), self.depth, index)
+        return rankings
 
     def _coverage(self, terms: tuple[list[str], dict[str, list[str]]]) -> float:
         """Share of the question's words that are indexed, as they are or translated (by

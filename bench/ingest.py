@@ -61,15 +61,13 @@ def ours(corpus: Path, index: Path, embedder: Embedder, sentences: bool) -> dict
     )
     bar.close()
     store = assistant.store
-    texts = [r[0] for r in store.db.execute("SELECT text FROM chunks")]
+    texts = [chunk.text for chunk, _ in store.chunks(store.chunk_ids())]
     chunks = len(texts)
     if sentences:
         for doc in store.documents():
             text = Path(doc.source).read_text(encoding="utf-8")
-            rows = store.db.execute(
-                'SELECT start, "end" FROM sentence_vectors WHERE doc_id = ?', (doc.doc_id,)
-            )
-            texts += [text[s:e] for s, e in rows]
+            spans, _ = store.manifest.document_sentences(doc.doc_id)
+            texts += [text[s:e] for s, e in spans]
     raw = seconds(lambda: embedder.encode_documents(texts))
     again = seconds(lambda: assistant.ingest([corpus]))
     assistant.close()

@@ -46,22 +46,7 @@ def real_base(index: Path, model: str) -> list[Version]:
     assistant = build_assistant(Settings(index=index, embedding_model=model))
     for article in tqdm(german_articles(), desc="ingest the real articles", unit="article"):
         assistant.add_article(article)
-    store, versions = assistant.store, []
-    for article in german_articles():
-        rows = store.db.execute(
-            'SELECT chunk_id, start, "end", page, text FROM chunks WHERE doc_id = ? ORDER BY start',
-            (article.doc_id,),
-        ).fetchall()
-        got = store.collection.get(ids=[r[0] for r in rows], include=["embeddings"])
-        by_id = dict(zip(got["ids"], got["embeddings"], strict=True))
-        chunks = [Chunk(article.doc_id, text, s, e, page) for _, s, e, page, text in rows]
-        vectors = np.array([by_id[r[0]] for r in rows], dtype=np.float32)
-        sentences = store.db.execute(
-            'SELECT start, "end", vector FROM sentence_vectors WHERE doc_id = ?', (article.doc_id,)
-        ).fetchall()
-        spans = [(s, e) for s, e, _ in sentences]
-        matrix = np.array([np.frombuffer(b, dtype="<f4") for _, _, b in sentences])
-        versions.append(Version(article, chunks, vectors, (spans, matrix)))
+    versions = [assistant.store.stored_version(article) for article in german_articles()]
     assistant.close()
     return versions
 
@@ -81,7 +66,7 @@ def build(index: Path, base: list[Version], size: int, model: str) -> int:
     rng = np.random.default_rng(0)
     per_copy = sum(len(v.chunks) for v in base)
     copies = max(1, round(size / per_copy))
-    with Store(index, model) as store:
+    with Store(index, model).open() as store:
         for i in tqdm(range(copies), desc=f"build {size} chunks (replicated)", unit="copy"):
             store.replace_many([copy_of(v, i, rng) for v in base])
         return store.chunk_count()
@@ -129,7 +114,6 @@ def peak_rss_mb() -> float:
 
 def serve(index: Path, count: int, model_name: str) -> None:
     """In a fresh process: open the index, time both pipelines, print one JSON line."""
-    from langchain_chroma import Chroma
     from langchain_core.embeddings import Embeddings
 
     questions = gold_questions()
@@ -153,11 +137,7 @@ def serve(index: Path, count: int, model_name: str) -> None:
         def embed_query(self, text: str) -> list[float]:
             return encode([text], True)[0].tolist()
 
-    chroma = Chroma(
-        client=assistant.store._client,
-        collection_name=assistant.store.collection_name,
-        embedding_function=Plain(),
-    )
+    chroma = assistant.store.dense_index.langchain(Plain())  # type: ignore[attr-defined]
     theirs = timed(lambda q: chroma.similarity_search(q, k=8), mixed)
     search = timed(lambda q: assistant.search(q), mixed[::-1])
     alone = timed(lambda q: encode([q], True), mixed)

@@ -17,6 +17,7 @@ import pytest
 
 from assistant.config import Settings
 from assistant.factory import build_assistant
+from assistant.lexical import WORDS
 from assistant.loading import load_text
 from assistant.store import Store
 
@@ -136,7 +137,7 @@ def test_two_processes_share_a_chroma_server(chroma_server: str, tmp_path: Path,
     try:
         # found through this process, densely and lexically
         [chunk_id] = here.store.dense_ids()
-        assert [i for i, _ in here.store.lexical('"zebras"', 5, "words")] == [chunk_id]
+        assert [i for i, _ in here.store.lexical('"zebras"', 5, WORDS)] == [chunk_id]
         vector = embedder.embed_query("Wo tanzen Zebras?")
         assert here.store.dense(vector, 1)[0][0] == chunk_id
         assert here.search("Wo tanzen Zebras?")[0].source == str(article.resolve())
@@ -150,7 +151,7 @@ def test_two_processes_share_a_chroma_server(chroma_server: str, tmp_path: Path,
 
         # removed there, gone here
         assert run_cli("remove", "/docs/kometen", env=env).returncode == 0
-        assert here.store.lexical('"kometen"', 5, "words") == []
+        assert here.store.lexical('"kometen"', 5, WORDS) == []
         assert [d.source for d in here.documents()] == [str(article.resolve())]
         assert here.store.disagreements() == []
     finally:

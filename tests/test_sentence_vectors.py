@@ -39,9 +39,8 @@ def test_answer_with_stored_vectors_equals_answer_encoded_now(ingested):
 
 def test_removed_document_leaves_no_sentence_vectors(ingested):
     assistant = ingested
-    count = "SELECT count(*) FROM sentence_vectors"
-    assert assistant.store.db.execute(count).fetchone()[0] > 0
+    assert assistant.store.sentence_count() > 0
     for doc in assistant.documents():
         assistant.remove(doc.doc_id)
-    assert assistant.store.db.execute(count).fetchone()[0] == 0
+    assert assistant.store.sentence_count() == 0
     assert assistant.store.disagreements() == []

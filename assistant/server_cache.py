@@ -1,0 +1,101 @@
+"""Server mode's local cache: the manifest and lexical indexes of a Chroma server's collection.
+
+Chroma has no BM25, so each process keeps the chunks' text in SQLite for FTS5, filled from
+the collection (every chunk's metadata carries its document's entry). The cache is a file
+that remembers the generation it last caught up with: a process that joins again fetches
+nothing when no one wrote since, and otherwise reads the collection's metadata (no texts, no
+vectors), compares each document's entry and chunk ids with its own, and fetches the texts
+of the documents that changed only. Cache files sit under the cache directory, one per
+process at a time (a lock), keyed by the server and collection.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from assistant.chroma_server import ChromaServer
+from assistant.dense import chunk_of, latest_versions
+from assistant.manifest import Manifest
+from assistant.types import content_id
+
+#: progress(done, total, what): called as the cache catches up.
+Progress = Callable[[int, int, str], None]
+
+
+def claim_cache_file(folder: Path, server: str) -> tuple[Path, int]:
+    """A cache file for this server no other process holds, and its lock's descriptor."""
+    folder.mkdir(parents=True, exist_ok=True)
+    key = content_id(server)
+    for n in range(64):
+        fd = os.open(folder / f"{key}-{n}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            continue
+        return folder / f"{key}-{n}.sqlite", fd
+    raise RuntimeError(f"64 processes hold the server caches in {folder}: close some")
+
+
+class ServerCache:
+    """Keeps a Manifest in step with a Chroma server's collection."""
+
+    def __init__(
+        self, manifest: Manifest, server: ChromaServer, progress: Progress | None = None
+    ) -> None:
+        self.manifest = manifest
+        self.server = server
+        self.progress = progress
+        #: Chroma entries of no document's latest complete version (an interrupted write's)
+        self.stale: set[str] = set()
+
+    @property
+    def synced(self) -> str | None:
+        """The generation the cache last caught up with."""
+        return self.manifest.meta("synced")
+
+    def catch_up(self) -> int:
+        """Bring the cache to the collection's current generation; returns how many chunk
+        texts were fetched."""
+        generation = self.server.generation()  # read before the records: a write moves it
+        if self.manifest.meta("collection_id") != self.server.identity:
+            self._forget()
+        elif generation == self.synced:
+            return 0
+        records = self.server.records(self._told("read the server's index"))
+        latest, self.stale = latest_versions(records)
+        have = self.manifest.versions()
+        wanted = {d: (doc, frozenset(i for i, _ in recs)) for d, (doc, recs) in latest.items()}
+        changed = [doc_id for doc_id, version in wanted.items() if have.get(doc_id) != version]
+        ids = [i for doc_id in changed for i, _ in latest[doc_id][1]]
+        texts = self.server.texts(ids, self._told("fetch changed chunks"))
+        with self.manifest.transaction():
+            for doc_id in set(have) - set(wanted) | set(changed):
+                self.manifest.delete_document(doc_id)
+            for doc_id in changed:
+                doc, recs = latest[doc_id]
+                self.manifest.insert(doc, [chunk_of(texts[i], m) for i, m in recs if i in texts])
+            self.manifest.put_meta({"synced": str(generation)})
+        return len(ids)
+
+    def _forget(self) -> None:
+        """Another collection than the cache's: start from empty."""
+        with self.manifest.transaction():
+            for doc in self.manifest.documents():
+                self.manifest.delete_document(doc.doc_id)
+            self.manifest.put_meta({"collection_id": self.server.identity, "synced": ""})
+
+    def wrote(self, before: str | None, token: str | None) -> None:
+        """After this process's write: if no one else wrote since the cache last caught up,
+        the cache now equals the collection at the new generation."""
+        if token is not None and before == self.synced:
+            self.manifest.set_meta(synced=token)
+
+    def _told(self, what: str) -> Callable[[int, int], None] | None:
+        progress = self.progress
+        if progress is None:
+            return None
+        return lambda done, total: progress(done, total, what)
