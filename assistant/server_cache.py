@@ -51,6 +51,8 @@ class ServerCache:
         self.progress = progress
         #: Chroma entries of no document's latest complete version (an interrupted write's)
         self.stale: set[str] = set()
+        #: chunk texts the last catch-up fetched from the server
+        self.fetched = 0
 
     @property
     def synced(self) -> str | None:
@@ -64,6 +66,7 @@ class ServerCache:
         if self.manifest.meta("collection_id") != self.server.identity:
             self._forget()
         elif generation == self.synced:
+            self.fetched = 0
             return 0
         records = self.server.records(self._told("read the server's index"))
         latest, self.stale = latest_versions(records)
@@ -79,6 +82,7 @@ class ServerCache:
                 doc, recs = latest[doc_id]
                 self.manifest.insert(doc, [chunk_of(texts[i], m) for i, m in recs if i in texts])
             self.manifest.put_meta({"synced": str(generation)})
+        self.fetched = len(ids)
         return len(ids)
 
     def _forget(self) -> None:

@@ -128,9 +128,9 @@ class Store:
         self.directory.mkdir(parents=True, exist_ok=True)
         self._lock_fd = _lock(self.directory / ".lock", self.directory)
         self.manifest = Manifest(self.directory / "manifest.sqlite")
-        self._check_model(any_model)
         name = self.manifest.meta("collection") or COLLECTION
         self.dense_index = EmbeddedChroma(self.directory / "chroma", name)
+        self._check_model(any_model)
 
     def _server_sides(self, url: str, cache_dir: Path | None) -> None:
         """The server, and a cache file of its manifest (in memory without a cache_dir)."""

@@ -156,3 +156,42 @@ def test_two_processes_share_a_chroma_server(chroma_server: str, tmp_path: Path,
         assert here.store.disagreements() == []
     finally:
         here.close()
+
+
+def test_a_process_joining_again_fetches_only_what_changed(chroma_server: str, tmp_path: Path):
+    # Two stores of this process stand for two processes (each has its own client and
+    # cache); the stand-in encoder of test_consistency writes the vectors.
+    from test_consistency import HashEncoder, article, index
+
+    encoder = HashEncoder()
+    writer = Store(tmp_path / "w", "hash", chroma_url=chroma_server).open()  # cache in memory
+    index(writer, encoder, article("a", 40, "alpha"))
+
+    def join() -> Store:
+        return Store(tmp_path / "j", "hash", chroma_url=chroma_server, cache_dir=tmp_path).open()
+
+    def fetched(store: Store) -> int:
+        assert store.cache is not None
+        return store.cache.fetched
+
+    with join() as joined:  # cold: everything
+        first = writer.chunk_count()
+        assert fetched(joined) == first > 1
+    with join() as joined:  # nothing written since
+        assert fetched(joined) == 0
+        assert [d.title for d in joined.documents()] == ["a"]
+    index(writer, encoder, article("b", 20, "beta"))
+    with join() as joined:  # only the new document's chunks
+        assert fetched(joined) == writer.chunk_count() - first
+        assert {d.title for d in joined.documents()} == {"a", "b"}
+        assert joined.passages(joined.lexical('"beta"', 5, WORDS))[0].title == "b"
+    writer.remove(writer.resolve("/docs/a").doc_id)
+    index(writer, encoder, article("b", 25, "gamma"))  # b changed
+    with join() as joined:
+        assert fetched(joined) == writer.chunk_count()  # b's chunks again, none of a's
+        assert [d.title for d in joined.documents()] == ["b"]
+        assert joined.lexical('"alpha"', 5, WORDS) == []
+        assert joined.lexical('"beta"', 5, WORDS) == []
+        assert joined.passages(joined.lexical('"gamma"', 5, WORDS))[0].title == "b"
+        assert joined.disagreements() == []
+    writer.close()

@@ -21,6 +21,7 @@ import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import get_args, get_type_hints
 
 import numpy as np
 import pytest
@@ -34,6 +35,7 @@ from assistant.ingestion import Ingestor
 from assistant.lexical import TRIGRAM, WORDS, LexicalIndex
 from assistant.loading import load_text
 from assistant.store import Store, Version
+from assistant.types import Problem
 
 WORD = re.compile(r"\S+")
 
@@ -311,3 +313,8 @@ def test_the_doctor_command_reports_then_repairs(
     assert main(["doctor", "--index", str(tmp_path / "ix"), "--repair"]) == 0
     out = capsys.readouterr().out
     assert "repaired: rebuilt the lexical indexes" in out and "0 problems" in out
+
+
+def test_every_kind_of_problem_has_a_repair():
+    kinds = set(get_args(get_type_hints(Problem)["kind"]))
+    assert {kind for served, _ in doctor.REPAIRS for kind in served} == kinds
