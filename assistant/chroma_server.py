@@ -100,16 +100,22 @@ class ChromaServer:
 
     # -- reading the whole collection, in pages -------------------------------------------
 
-    def records(self, progress: Callable[[int, int], None] | None = None) -> list[Record]:
-        """Every (chunk id, metadata), without texts or vectors."""
-        total, out = self.count(), list[Record]()
+    def records(
+        self, progress: Callable[[int, int], None] | None = None, *, texts: bool = False
+    ) -> tuple[list[Record], dict[str, str]]:
+        """Every (chunk id, metadata), without vectors; with ``texts``, every text by id too
+        (reading both costs about what reading the metadata alone does)."""
+        total, out, text = self.count(), list[Record](), dict[str, str]()
+        include = ["metadatas", "documents"] if texts else ["metadatas"]
         while True:
-            got = self.collection.get(include=["metadatas"], limit=PAGE, offset=len(out))
+            got = self.collection.get(include=include, limit=PAGE, offset=len(out))
             out += zip(got["ids"], got["metadatas"], strict=True)
+            if texts:
+                text.update(zip(got["ids"], got["documents"], strict=True))
             if progress:
                 progress(len(out), max(total, len(out)))
             if len(got["ids"]) < PAGE:
-                return out
+                return out, text
 
     def texts(
         self, chunk_ids: Sequence[str], progress: Callable[[int, int], None] | None = None

@@ -38,14 +38,21 @@ class LexicalIndex:
         sql = (
             f"CREATE VIRTUAL TABLE IF NOT EXISTS {t} USING fts5("
             f"text, content='chunks', content_rowid='rowid', tokenize='{self.tokenize}');\n"
-            f"CREATE TRIGGER IF NOT EXISTS {t}_ai AFTER INSERT ON chunks BEGIN\n"
-            f"    INSERT INTO {t}(rowid, text) VALUES (new.rowid, new.text);\nEND;\n"
+            f"{self.insert_trigger()};\n"
             f"CREATE TRIGGER IF NOT EXISTS {t}_ad AFTER DELETE ON chunks BEGIN\n"
             f"    INSERT INTO {t}({t}, rowid, text) VALUES ('delete', old.rowid, old.text);\nEND;\n"
         )
         if self.vocabulary:
             sql += f"CREATE VIRTUAL TABLE IF NOT EXISTS {t}_vocab USING fts5vocab({t}, 'row');\n"
         return sql
+
+    def insert_trigger(self) -> str:
+        """The trigger that indexes each inserted chunk (one statement, without ';')."""
+        t = self.table
+        return (
+            f"CREATE TRIGGER IF NOT EXISTS {t}_ai AFTER INSERT ON chunks BEGIN\n"
+            f"    INSERT INTO {t}(rowid, text) VALUES (new.rowid, new.text);\nEND"
+        )
 
     def rebuild(self) -> str:
         """Rebuild the index from the chunks."""

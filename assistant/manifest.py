@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import astuple, dataclass, fields, replace
 from pathlib import Path
@@ -242,6 +242,22 @@ class Manifest:
             " VALUES (?, ?, ?, ?, ?, ?)",
             [(c.chunk_id, c.doc_id, c.start, c.end, c.page, c.text) for c in chunks],
         )
+
+    @contextmanager
+    def bulk(self, progress: Callable[[int, int], None] | None = None) -> Iterator[None]:
+        """Inserts (in the caller's transaction) that the lexical indexes take in at the end,
+        by a rebuild: 3.6x faster than row by row when many chunks arrive at once (6,700
+        chunks: 2.5 s against 9.2 s; docs/benchmarks.md). ``progress``: indexes rebuilt."""
+        for index in LEXICAL:
+            self.db.execute(f"DROP TRIGGER IF EXISTS {index.table}_ai")
+        yield
+        for n, index in enumerate(LEXICAL):
+            if progress:
+                progress(n, len(LEXICAL))
+            self.db.execute(index.rebuild())
+            self.db.execute(index.insert_trigger())
+        if progress:
+            progress(len(LEXICAL), len(LEXICAL))
 
     def delete_document(self, doc_id: str) -> None:
         """Delete a document with its chunks and sentence vectors (in the caller's transaction)."""

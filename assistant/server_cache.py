@@ -14,6 +14,7 @@ from __future__ import annotations
 import fcntl
 import os
 from collections.abc import Callable
+from contextlib import nullcontext
 from pathlib import Path
 
 from assistant.chroma_server import ChromaServer
@@ -68,22 +69,36 @@ class ServerCache:
         elif generation == self.synced:
             self.fetched = 0
             return 0
-        records = self.server.records(self._told("read the server's index"))
-        latest, self.stale = latest_versions(records)
         have = self.manifest.versions()
+        # An empty cache reads the texts with the metadata; one that has most of them reads
+        # the metadata, then the texts of the documents that changed.
+        what = "read the server's index" if have else "read the server's index and texts"
+        records, texts = self.server.records(self._told(what), texts=not have)
+        latest, self.stale = latest_versions(records)
         wanted = {d: (doc, frozenset(i for i, _ in recs)) for d, (doc, recs) in latest.items()}
         changed = [doc_id for doc_id, version in wanted.items() if have.get(doc_id) != version]
         ids = [i for doc_id in changed for i, _ in latest[doc_id][1]]
-        texts = self.server.texts(ids, self._told("fetch changed chunks"))
+        if have:
+            texts = self.server.texts(ids, self._told("fetch changed chunks"))
+        many = 4 * len(ids) > sum(len(chunk_ids) for _, chunk_ids in wanted.values())
         with self.manifest.transaction():
             for doc_id in set(have) - set(wanted) | set(changed):
                 self.manifest.delete_document(doc_id)
-            for doc_id in changed:
-                doc, recs = latest[doc_id]
-                self.manifest.insert(doc, [chunk_of(texts[i], m) for i, m in recs if i in texts])
+            lexical = self._told("build the lexical indexes")
+            with self.manifest.bulk(lexical) if many else nullcontext():
+                self._insert(changed, latest, texts)
             self.manifest.put_meta({"synced": str(generation)})
         self.fetched = len(ids)
         return len(ids)
+
+    def _insert(self, changed: list[str], latest: dict, texts: dict[str, str]) -> None:
+        told = self._told("index the documents")
+        for n, doc_id in enumerate(changed, 1):
+            doc, records = latest[doc_id]
+            chunks = [chunk_of(texts[i], meta) for i, meta in records if i in texts]
+            self.manifest.insert(doc, chunks)
+            if told and (n % 100 == 0 or n == len(changed)):
+                told(n, len(changed))
 
     def _forget(self) -> None:
         """Another collection than the cache's: start from empty."""
