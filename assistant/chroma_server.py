@@ -7,6 +7,7 @@ the manifest (``assistant.server_cache``) must catch up.
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable, Collection, Sequence
 from typing import TYPE_CHECKING, Any
@@ -117,6 +118,26 @@ class ChromaServer:
             if len(got["ids"]) < PAGE:
                 return out, text
 
+    def ids_written(self, since: float) -> set[str]:
+        """Ids of the chunks written at or after ``since`` (seconds since the epoch, the
+        writer's clock); chunks written before stamps were kept are never among them."""
+        got = self.collection.get(where={"written": {"$gte": since}}, include=[])
+        return set(got["ids"])
+
+    def records_of(
+        self, chunk_ids: Collection[str] = (), doc_ids: Collection[str] = ()
+    ) -> list[Record]:
+        """(chunk id, metadata) of these chunks, and of every chunk of these documents."""
+        out, ids, docs = list[Record](), sorted(chunk_ids), sorted(doc_ids)
+        for i in range(0, len(ids), PAGE):
+            got = self.collection.get(ids=ids[i : i + PAGE], include=["metadatas"])
+            out += zip(got["ids"], got["metadatas"], strict=True)
+        for i in range(0, len(docs), 500):
+            where = {"doc_id": {"$in": docs[i : i + 500]}}
+            got = self.collection.get(where=where, include=["metadatas"])
+            out += zip(got["ids"], got["metadatas"], strict=True)
+        return out
+
     def texts(
         self, chunk_ids: Sequence[str], progress: Callable[[int, int], None] | None = None
     ) -> dict[str, str]:
@@ -140,15 +161,16 @@ class ChromaServer:
         return set(self.collection.get(include=[])["ids"])
 
     def upsert(self, items: Sequence[tuple[Chunk, DocumentInfo]], vectors: np.ndarray) -> None:
-        """Write chunk vectors, each with its text and its document's entry."""
-        size = self._client.get_max_batch_size()
+        """Write chunk vectors, each with its text, its document's entry and the time of the
+        write (a joining cache asks for what was written since it last caught up)."""
+        size, now = self._client.get_max_batch_size(), time.time()
         for i in range(0, len(items), size):
             batch = items[i : i + size]
             self.collection.upsert(
                 ids=[c.chunk_id for c, _ in batch],
                 embeddings=vectors[i : i + size],
                 documents=[c.text for c, _ in batch],
-                metadatas=[chunk_metadata(c, d) for c, d in batch],
+                metadatas=[chunk_metadata(c, d) | {"written": now} for c, d in batch],
             )
 
     def delete(self, chunk_ids: Collection[str]) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import time
 from collections.abc import Callable
 from contextlib import nullcontext
 from pathlib import Path
@@ -20,10 +21,13 @@ from pathlib import Path
 from assistant.chroma_server import ChromaServer
 from assistant.dense import chunk_of, latest_versions
 from assistant.manifest import Manifest
-from assistant.types import content_id
+from assistant.types import DocumentInfo, content_id
 
 #: progress(done, total, what): called as the cache catches up.
 Progress = Callable[[int, int, str], None]
+#: How far writers' clocks may lag this process's: a catch-up also reads what was written
+#: this long before the previous one began.
+CLOCK_MARGIN_S = 600.0
 
 
 def claim_cache_file(folder: Path, server: str) -> tuple[Path, int]:
@@ -69,27 +73,47 @@ class ServerCache:
         elif generation == self.synced:
             self.fetched = 0
             return 0
+        started = time.time()
         have = self.manifest.versions()
-        # An empty cache reads the texts with the metadata; one that has most of them reads
-        # the metadata, then the texts of the documents that changed.
-        what = "read the server's index" if have else "read the server's index and texts"
-        records, texts = self.server.records(self._told(what), texts=not have)
-        latest, self.stale = latest_versions(records)
+        if have:  # only the documents that may have changed: their metadata, then texts
+            suspects = self._suspects(have)
+            records, texts = self.server.records_of(doc_ids=suspects), dict[str, str]()
+        else:  # an empty cache: everything, texts with the metadata in one pass
+            told = self._told("read the server's index and texts")
+            (records, texts), suspects = self.server.records(told, texts=True), set()
+        latest, stale = latest_versions(records)
         wanted = {d: (doc, frozenset(i for i, _ in recs)) for d, (doc, recs) in latest.items()}
         changed = [doc_id for doc_id, version in wanted.items() if have.get(doc_id) != version]
         ids = [i for doc_id in changed for i, _ in latest[doc_id][1]]
         if have:
             texts = self.server.texts(ids, self._told("fetch changed chunks"))
-        many = 4 * len(ids) > sum(len(chunk_ids) for _, chunk_ids in wanted.values())
+        many = 4 * len(ids) > self.manifest.chunk_count() + len(ids)
         with self.manifest.transaction():
-            for doc_id in set(have) - set(wanted) | set(changed):
+            for doc_id in (suspects - set(wanted)) & set(have) | set(changed):
                 self.manifest.delete_document(doc_id)
             lexical = self._told("build the lexical indexes")
             with self.manifest.bulk(lexical) if many else nullcontext():
                 self._insert(changed, latest, texts)
-            self.manifest.put_meta({"synced": str(generation)})
-        self.fetched = len(ids)
+            self.manifest.put_meta({"synced": str(generation), "stamp": str(started)})
+        self.stale, self.fetched = stale, len(ids)
         return len(ids)
+
+    def _suspects(self, have: dict[str, tuple[DocumentInfo, frozenset[str]]]) -> set[str]:
+        """Documents that may differ from the cache: those with chunk ids that came or went
+        (from the ids alone, which cost a tenth of reading the metadata), and those written
+        since the last catch-up (a change of title or date keeps the chunk ids)."""
+        told = self._told("compare with the server's index")
+        if told:
+            told(0, 1)
+        cached = {chunk_id: doc_id for doc_id, (_, ids) in have.items() for chunk_id in ids}
+        on_server = self.server.ids()
+        suspects = {cached[i] for i in cached.keys() - on_server}
+        since = float(self.manifest.meta("stamp") or 0) - CLOCK_MARGIN_S
+        asked = (on_server - cached.keys()) | self.server.ids_written(since)
+        suspects |= {m["doc_id"] for _, m in self.server.records_of(asked) if "doc_id" in (m or {})}
+        if told:
+            told(1, 1)
+        return suspects
 
     def _insert(self, changed: list[str], latest: dict, texts: dict[str, str]) -> None:
         told = self._told("index the documents")

@@ -109,17 +109,23 @@ def fill(server: ChromaServer, size: int) -> list[tuple[DocumentInfo, list[Chunk
 
 
 def change(server: ChromaServer, docs: list, share: float) -> int:
-    """Another writer: replace ``share`` of the documents (new text) and remove as many."""
+    """Another writer: of the documents, ``share`` get a new text, as many a new title only
+    (the same chunk ids), as many are removed. Returns the chunks written."""
     rng = np.random.default_rng(1)
     n = max(1, round(len(docs) * share))
+    later = "2026-02-01T00:00:00+00:00"
     written = 0
     for doc, chunks in docs[:n]:
         edited = [replace(c, text=c.text + " (geändert)") for c in chunks]
-        new = replace(doc, content_hash=doc.content_hash[::-1], added_at="2026-02-01T00:00:00+00:00")
+        new = replace(doc, content_hash=doc.content_hash[::-1], added_at=later)
         server.upsert([(c, new) for c in edited], vectors(len(edited), rng))
         server.delete({c.chunk_id for c in chunks})
         written += len(edited)
-    for _, chunks in docs[n : 2 * n]:
+    for doc, chunks in docs[n : 2 * n]:
+        new = replace(doc, title=f"{doc.title} (neu)", content_hash=doc.content_hash[1:] + "0")
+        server.upsert([(c, new) for c in chunks], vectors(len(chunks), rng))
+        written += len(chunks)
+    for _, chunks in docs[2 * n : 3 * n]:
         server.delete({c.chunk_id for c in chunks})
     server.bump()
     return written

@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 import urllib.request
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -194,4 +195,9 @@ def test_a_process_joining_again_fetches_only_what_changed(chroma_server: str, t
         assert joined.lexical('"beta"', 5, WORDS) == []
         assert joined.passages(joined.lexical('"gamma"', 5, WORDS))[0].title == "b"
         assert joined.disagreements() == []
+    retitled = replace(article("b", 25, "gamma"), title="b, retitled")
+    index(writer, encoder, retitled)  # the same chunk ids: only the document's entry changes
+    with join() as joined:
+        assert fetched(joined) == writer.chunk_count()
+        assert [d.title for d in joined.documents()] == ["b, retitled"]
     writer.close()
