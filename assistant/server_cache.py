@@ -20,14 +20,16 @@ from pathlib import Path
 
 from assistant.chroma_server import ChromaServer
 from assistant.dense import chunk_of, latest_versions
+from assistant.errors import IndexAccessError
 from assistant.manifest import Manifest
 from assistant.types import DocumentInfo, content_id
 
 #: progress(done, total, what): called as the cache catches up.
 Progress = Callable[[int, int, str], None]
-#: How far writers' clocks may lag this process's: a catch-up also reads what was written
-#: this long before the previous one began.
-CLOCK_MARGIN_S = 600.0
+#: How far writers' clocks may lag this process's (hosts that share a server keep NTP time,
+#: well within this): a catch-up also reads what was written this long before the previous
+#: one began.
+CLOCK_MARGIN_S = 120.0
 
 
 def claim_cache_file(folder: Path, server: str) -> tuple[Path, int]:
@@ -42,7 +44,7 @@ def claim_cache_file(folder: Path, server: str) -> tuple[Path, int]:
             os.close(fd)
             continue
         return folder / f"{key}-{n}.sqlite", fd
-    raise RuntimeError(f"64 processes hold the server caches in {folder}: close some")
+    raise IndexAccessError(f"64 processes hold the server caches in {folder}: close some.")
 
 
 class ServerCache:
@@ -75,9 +77,13 @@ class ServerCache:
             return 0
         started = time.time()
         have = self.manifest.versions()
-        if have:  # only the documents that may have changed: their metadata, then texts
-            suspects = self._suspects(have)
-            records, texts = self.server.records_of(doc_ids=suspects), dict[str, str]()
+        suspects = self._suspects(have) if have else None
+        texts = dict[str, str]()
+        if suspects is not None:  # only the documents that may have changed
+            records = self.server.records_of(doc_ids=suspects)
+        elif have:  # so much changed that reading all the metadata costs less
+            records, _ = self.server.records(self._told("read the server's index"))
+            suspects = set(have)
         else:  # an empty cache: everything, texts with the metadata in one pass
             told = self._told("read the server's index and texts")
             (records, texts), suspects = self.server.records(told, texts=True), set()
@@ -98,10 +104,11 @@ class ServerCache:
         self.stale, self.fetched = stale, len(ids)
         return len(ids)
 
-    def _suspects(self, have: dict[str, tuple[DocumentInfo, frozenset[str]]]) -> set[str]:
+    def _suspects(self, have: dict[str, tuple[DocumentInfo, frozenset[str]]]) -> set[str] | None:
         """Documents that may differ from the cache: those with chunk ids that came or went
         (from the ids alone, which cost a tenth of reading the metadata), and those written
-        since the last catch-up (a change of title or date keeps the chunk ids)."""
+        since the last catch-up (a change of title or date keeps the chunk ids). None when
+        they hold more than a quarter of the chunks: reading all the metadata costs less."""
         told = self._told("compare with the server's index")
         if told:
             told(0, 1)
@@ -110,6 +117,8 @@ class ServerCache:
         suspects = {cached[i] for i in cached.keys() - on_server}
         since = float(self.manifest.meta("stamp") or 0) - CLOCK_MARGIN_S
         asked = (on_server - cached.keys()) | self.server.ids_written(since)
+        if 4 * len(asked) > len(on_server):
+            return None
         suspects |= {m["doc_id"] for _, m in self.server.records_of(asked) if "doc_id" in (m or {})}
         if told:
             told(1, 1)

@@ -40,6 +40,7 @@ from tqdm import tqdm
 
 from assistant.chroma_server import ChromaServer
 from assistant.chunking import chunk_article
+from assistant.server_cache import CLOCK_MARGIN_S
 from assistant.types import Article, Chunk, DocumentInfo
 
 MODEL = "multilingual-e5-small"
@@ -198,11 +199,20 @@ def measure(size: int, share: float) -> dict:
             server = ChromaServer(url, MODEL)
             server.open()
             docs = fill(server, size)
+            # A catch-up rereads what was written within its clock margin before the last
+            # one: let the fill grow older than that, as a library's bulk usually is.
+            for _ in tqdm(range(int(CLOCK_MARGIN_S) + 5), desc="let the fill age", unit="s"):
+                time.sleep(1)
             cache = Path(tmp) / "cache"
             row = {"chunks": server.count(), "cold": join(url, cache)}
             row["again"] = join(url, cache)
             row["changed_chunks"] = change(server, docs, share)
             row["changed"] = join(url, cache)
+            if row["changed"]["chunks"] != server.count():  # the cache holds what the server does
+                sys.exit(
+                    f"the joined cache holds {row['changed']['chunks']} chunks, "
+                    f"the server {server.count()}"
+                )
             server.close()
             return row
         finally:
