@@ -1,4 +1,4 @@
-"""Passages → Answer: the extractive answerer, and citation markers parsed back into data.
+"""Passages → Answer: the extractive answerer.
 
 The extractive answerer quotes the sentences of the retrieved passages that best answer the
 question: it ranks sentences by embedding similarity and (cross-lingual, character trigram)
@@ -29,17 +29,19 @@ import numpy as np
 from assistant import prompts
 from assistant.attribution import Speaker, attributions, person_key, quotations
 from assistant.chunking import MIN_QUOTED_CHARS, split_sentences
-from assistant.lexicon import Lexicon
+from assistant.lexicon import Lexicon, question_words
 from assistant.loading import detect_language
-from assistant.retrieval import content_words, fold, question_words
 from assistant.text import (
     BOILERPLATE,
+    CAPITAL,
     OPINION,
     QUESTION_WORDS,
     QUOTE_MARKS,
     SAYING,
     STOPWORDS,
     WORD,
+    content_words,
+    fold,
     quotes_for,
     words,
 )
@@ -50,7 +52,6 @@ SentenceVectorLookup = Callable[[Sequence[tuple[str, int, int]]], Mapping[tuple,
 #: A document's text by its id, e.g. ``Store.document_text`` (empty when unknown).
 DocumentLookup = Callable[[str], str]
 
-_MARKER = re.compile(r"\s*\[(\d+)\]")
 #: How much of a document around the candidate sentences is read to find who speaks.
 CONTEXT_CHARS = 3000
 
@@ -107,7 +108,7 @@ def asks_opinions(question: str) -> bool:
 def full_names(question: str) -> list[str]:
     """Runs of two or more capitalised words after the question's first word ("Emmanuel
     Macron"): the persons (or things) a question names in full."""
-    runs = re.findall(r"(?<=\s)[A-ZÀ-ÖØ-ÞĀ-Ž][\w-]+(?:\s+[A-ZÀ-ÖØ-ÞĀ-Ž][\w-]+)+", question)
+    runs = re.findall(rf"(?<=\s)[{CAPITAL}][\w-]+(?:\s+[{CAPITAL}][\w-]+)+", question)
     return [r for r in runs if not all(w.lower() in STOPWORDS for w in r.split())]
 
 
@@ -361,11 +362,6 @@ class ExtractiveAnswerer:
         prior = self.rank_bonus / (np.array([s.rank for s in sentences]) + 1)
         return (1 - w) * evidence.dense + w * evidence.weighted + prior
 
-    def score(self, question: str, sentences: Sequence[Sentence]) -> tuple[np.ndarray, np.ndarray]:
-        """Confidence of each sentence (what the thresholds apply to), and sentence vectors."""
-        evidence = self.evidence(question, sentences)
-        return evidence.confidence(), evidence.vectors
-
     def _vectors(self, sentences: Sequence[Sentence]) -> np.ndarray:
         """Sentence vectors: stored at ingest where known, encoded now otherwise."""
         keys = [(s.passage.doc_id, s.start, s.end) for s in sentences]
@@ -417,22 +413,3 @@ def _cite(
         quote = f"{opening}{balanced(spoken(s.text)).strip(QUOTE_MARKS + ' ')}{closing}"
         lines.append(f"{person.name}: {quote} [{n}]" if person else f"{quote} [{n}]")
     return Answer(question, "\n".join(lines), citations, passages=tuple(passages))
-
-
-def parse_citations(text: str, passages: Sequence[Passage]) -> tuple[str, list[int]]:
-    """Keep only markers ``[n]`` that point at a given passage (1-based) and renumber them
-    in order of first use; returns the new text and, per new number, the passage index."""
-    order: list[int] = []
-
-    def renumber(match: re.Match[str]) -> str:
-        index = int(match.group(1)) - 1
-        if not 0 <= index < len(passages):
-            # keep the neighbours apart: no glued words, no new marker made of the rest
-            before, after = text[match.start() - 1 : match.start()], text[match.end() :][:1]
-            apart = (before.strip() and after.isalnum()) or (before.isalnum() and after == "]")
-            return " " if apart else ""
-        if index not in order:
-            order.append(index)
-        return f" [{order.index(index) + 1}]"
-
-    return _MARKER.sub(renumber, text).strip(), order

@@ -10,32 +10,19 @@ answering, never shown as the answer.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
 from assistant import prompts
-from assistant.retrieval import content_words
 from assistant.support import strip_thinking
+from assistant.text import OPENING, REFERRING, WORD, content_words, words
 from assistant.types import Answer, Passage
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
     from assistant.llm import Event, LazyModel
-
-_WORD = re.compile(r"\w+")
-
-# Words that refer back to something said before (English, German), and words that open a
-# follow-up ("And ...?", "Und ...?").
-_REFERRING_TEXT = """
-he she it they him her his its them their this that these those there
-er es ihn ihm sein seine seiner seinen ihr ihre ihrer ihren dessen deren dies diese dieser
-dieses dort damit dazu davon darüber
-"""
-REFERRING = frozenset(_REFERRING_TEXT.split())
-OPENING = frozenset(("and", "also", "und", "auch"))
 
 
 @dataclass(frozen=True)
@@ -49,14 +36,14 @@ class Turn:
 def is_follow_up(question: str, max_content_words: int = 2) -> bool:
     """A question that leans on what came before: it opens with "and", refers back with a
     pronoun, or is too short to stand alone and names nothing."""
-    words = [w.lower() for w in _WORD.findall(question)]
+    said = words(question)
     short = len(content_words(question)) <= max_content_words and not names(question)
-    return bool(words and words[0] in OPENING) or any(w in REFERRING for w in words) or short
+    return bool(said and said[0] in OPENING) or any(w in REFERRING for w in said) or short
 
 
 def names(question: str) -> list[str]:
     """Capitalised words after the first (names; in German, also nouns)."""
-    return list(dict.fromkeys(w for w in _WORD.findall(question)[1:] if w[0].isupper()))
+    return list(dict.fromkeys(w for w in WORD.findall(question)[1:] if w[0].isupper()))
 
 
 def salient_words(question: str) -> list[str]:

@@ -15,10 +15,8 @@ characters for German and English questions, and the lexicon lifts English hit@1
 
 from __future__ import annotations
 
-import unicodedata
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
@@ -26,64 +24,13 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
-from assistant.lexicon import Lexicon
-from assistant.loading import detect_language
+from assistant.lexicon import TRANSLATIONS, Lexicon, translations
 from assistant.store import Store
-from assistant.text import STOPWORDS, WORD
+from assistant.text import content_words, fold
 from assistant.types import Passage
 
 if TYPE_CHECKING:
     from assistant.embedding import Embedder
-
-#: Most translations of one word or phrase a question is expanded with (see the
-#: lexicon's ordering; measured in docs/benchmarks.md).
-TRANSLATIONS = 8
-
-
-def content_words(text: str) -> list[str]:
-    """Lower-cased words of a question, without stopwords, in order, without repeats."""
-    words = [w.lower() for w in WORD.findall(text)]
-    return list(dict.fromkeys(w for w in words if w not in STOPWORDS))
-
-
-def translations(
-    question: str,
-    words: Sequence[str],
-    lexicon: Lexicon | None,
-    languages: Collection[str | None],
-    limit: int = TRANSLATIONS,
-) -> dict[str, list[str]]:
-    """Translations of the question's words and of runs of them (phrase → at most ``limit``
-    words), when the question's language is not among the articles' ``languages`` and the
-    lexicon translates it into one of them; otherwise none."""
-    if lexicon is None or not lexicon.available:
-        return {}
-    source = _language(question)
-    pair = set(lexicon.languages())
-    if source not in pair or source in languages or not pair & set(languages):
-        return {}
-    return lexicon.expand(words, source, limit)
-
-
-def question_words(
-    question: str, lexicon: Lexicon | None, languages: Collection[str | None]
-) -> list[str]:
-    """The question's content words, then their translations into the articles' language
-    (see ``translations``), without repeats."""
-    words = content_words(question)
-    found = translations(question, words, lexicon, languages)
-    return list(dict.fromkeys([*words, *(t for ts in found.values() for t in ts)]))
-
-
-@lru_cache(maxsize=256)  # retrieval and the answerer both ask, for the same question
-def _language(question: str) -> str | None:
-    return detect_language(question)
-
-
-def fold(word: str) -> str:
-    """A word as the word index stores it: lower case, no diacritics."""
-    decomposed = unicodedata.normalize("NFKD", word.lower())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 def stems(words: Sequence[str], min_length: int = 8, cut: int = 3) -> list[str]:

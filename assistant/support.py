@@ -18,14 +18,13 @@ from typing import Any
 import numpy as np
 
 from assistant import prompts
-from assistant.answering import Sentence, candidate_sentences, parse_citations, word_overlap
+from assistant.answering import Sentence, candidate_sentences, word_overlap
 from assistant.chunking import split_sentences
+from assistant.citations import MARKER_RUN, numbers, parse_citations, without_markers
 from assistant.loading import detect_language
-from assistant.retrieval import content_words, fold
+from assistant.text import content_words, fold
 from assistant.types import Answer, Citation, Passage, Statement
 
-_MARKER = re.compile(r"\[(\d+)\]")
-_LEADING_MARKERS = re.compile(r"(?:\s*\[\d+\])+")
 _THINKING = re.compile(r"<think>.*?(?:</think>|$)", re.DOTALL)
 
 
@@ -49,18 +48,18 @@ def statement_spans(text: str) -> list[Span]:
     spans: list[Span] = []
     for sentence in split_sentences(text):
         start = sentence.start
-        lead = _LEADING_MARKERS.match(text, start)
+        lead = MARKER_RUN.match(text, start)
         if spans and lead and lead.end() > start:
             last = spans[-1]
-            moved = tuple(int(n) for n in _MARKER.findall(text, start, lead.end()))
+            moved = tuple(numbers(text, start, lead.end()))
             spans[-1] = Span(last.start, lead.end(), _unique(last.numbers + moved))
             start = lead.end()
             while start < sentence.end and text[start].isspace():
                 start += 1
         if start >= sentence.end:
             continue
-        numbers = tuple(int(n) for n in _MARKER.findall(text, start, sentence.end))
-        spans.append(Span(start, sentence.end, _unique(numbers)))
+        cited = tuple(numbers(text, start, sentence.end))
+        spans.append(Span(start, sentence.end, _unique(cited)))
     return spans
 
 
@@ -70,7 +69,7 @@ def _unique(numbers: tuple[int, ...]) -> tuple[int, ...]:
 
 def plain(text: str) -> str:
     """A statement without its markers."""
-    return " ".join(_MARKER.sub(" ", text).split())
+    return without_markers(text)
 
 
 class SupportScorer:

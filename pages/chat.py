@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-import re
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -11,12 +10,14 @@ from dataclasses import dataclass
 import streamlit as st
 
 from assistant.chat import Turn as ChatTurn
+from assistant.citations import link_markers
 from assistant.errors import AssistantError
 from assistant.factory import Assistant
 from assistant.llm import Event, Quotes
 from assistant.preferences import record_feedback
 from assistant.types import Answer, Citation
 from pages.common import (
+    escape_md,
     get_assistant,
     highlight_html,
     highlight_spans,
@@ -31,9 +32,6 @@ from pages.common import (
 CLOSEST_SHOWN = 3
 SOURCES_OPEN = 3  # a longer list shows the first source and folds the rest away
 MAX_TURNS = 6  # earlier turns no longer help a follow-up
-_MARKER = re.compile(r"\[(\d+)\]")
-# Markdown's special characters: a streamed token is shown as text, never as a link or image.
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
 
 
 @dataclass(frozen=True)
@@ -78,11 +76,11 @@ def fold_sources(
 def linked_answer_html(answer: Answer, anchors: dict[int, str]) -> str:
     """The answer's text, escaped, each known ``[n]`` a link to its source below."""
 
-    def link(match: re.Match[str]) -> str:
-        anchor = anchors.get(int(match.group(1)))
-        return f'<a href="#{anchor}">{match.group(0)}</a>' if anchor else match.group(0)
+    def link(n: int, marker: str) -> str:
+        anchor = anchors.get(n)
+        return f'<a href="#{anchor}">{marker}</a>' if anchor else marker
 
-    body = _MARKER.sub(link, html.escape(answer.text))
+    body = link_markers(html.escape(answer.text), link)
     return f'<div style="white-space: pre-wrap">{body}</div>'
 
 
@@ -132,9 +130,10 @@ def show_note(answer: Answer) -> None:
 
 
 def escape_markdown(tokens: Iterable[str]) -> Iterator[str]:
-    """The tokens with Markdown's special characters escaped (st.write_stream renders Markdown)."""
+    """The tokens with Markdown's special characters escaped (st.write_stream renders Markdown):
+    a streamed token is shown as text, never as a link or image."""
     for token in tokens:
-        yield _MARKDOWN_SPECIAL.sub(r"\\\1", token)
+        yield escape_md(token)
 
 
 def show_evidence(quotes: Quotes) -> None:

@@ -15,7 +15,7 @@ from assistant.chunking import split_sentences
 from assistant.config import Settings
 from assistant.evaluation import squad_articles
 from assistant.factory import Assistant, build_assistant
-from assistant.retrieval import content_words, fold
+from assistant.text import content_words, fold
 from assistant.types import Answer
 
 ARTICLE = CORPUS / "tokayev-visit.de.txt"
