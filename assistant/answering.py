@@ -18,11 +18,11 @@ from __future__ import annotations
 import bisect
 import copy
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from itertools import pairwise
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -45,7 +45,10 @@ from assistant.text import (
     quotes_for,
     words,
 )
-from assistant.types import Answer, Citation, Passage
+from assistant.types import Answer, Citation, Event, Passage
+
+if TYPE_CHECKING:
+    from assistant.embedding import Embedder
 
 #: Finds stored sentence vectors by (doc id, start, end), e.g. ``Store.sentence_vectors``.
 SentenceVectorLookup = Callable[[Sequence[tuple[str, int, int]]], Mapping[tuple, np.ndarray]]
@@ -221,7 +224,7 @@ class ExtractiveAnswerer:
 
     def __init__(
         self,
-        embedder: Any,
+        embedder: Embedder,
         *,
         max_sentences: int = 3,
         threshold: float = 0.35,
@@ -281,6 +284,10 @@ class ExtractiveAnswerer:
         chosen = self._select(relevance, evidence.vectors)
         chosen.sort(key=lambda i: (sentences[i].rank, sentences[i].start))
         return _cite(question, [sentences[i] for i in chosen], passages)
+
+    def stream(self, question: str, passages: Sequence[Passage]) -> Iterator[Event]:
+        """The answer at once: nothing is written token by token."""
+        yield self.answer(question, passages)
 
     def excluding(self, said: Sequence[str]) -> ExtractiveAnswerer:
         """The same answerer, not quoting again what these earlier answers quoted."""

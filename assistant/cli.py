@@ -404,8 +404,7 @@ def _streamed(events: Iterator[Any]) -> tuple[Answer, bool, bool | None]:
     """Print the answer's text as it is written; returns the finished Answer, False (not
     JSON), and whether a text was printed: True if it is the answer's final text, None if
     the final text differs (checked citations), False if nothing was printed."""
-    from assistant.llm import Quotes
-    from assistant.types import Answer
+    from assistant.types import Answer, Quotes
 
     written = ""
     for event in events:

@@ -24,15 +24,13 @@ from assistant.lexicon import Lexicon
 from assistant.loading import Limits
 from assistant.retrieval import HybridSearcher, PassageRetriever
 from assistant.store import Store
-from assistant.types import Answer, Article, DocumentInfo, Passage
+from assistant.types import Answer, Answerer, Article, DocumentInfo, Event, Passage
 
 #: Sentences the local answerer's model reads (each with one neighbour either side).
 EVIDENCE_SENTENCES = 6
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
-
-    from assistant.llm import Answerer, Event
 
 
 @dataclass
@@ -121,15 +119,13 @@ class Assistant:
 
     def stream(self, question: str, history: Sequence[Turn] = ()) -> Iterator[Event]:
         """The answer's text as it is written (LLM answerers), then the finished Answer."""
-        from assistant.llm import answer_stream
-
         standalone = self.condenser.condense(question, history) if history else question
         passages = history_search(self.search, question, standalone, history, self.settings.k)
         answerer = self.answerer
         if history and isinstance(answerer, ExtractiveAnswerer):  # no repeats in a follow-up
             answerer = answerer.excluding([turn.answer for turn in history])
         rewritten = standalone if standalone != question else None
-        for event in answer_stream(answerer, standalone, passages):
+        for event in answerer.stream(standalone, passages):
             if isinstance(event, Answer):
                 event = replace(event, question=question, rewritten=rewritten)
             yield event

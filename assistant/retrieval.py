@@ -15,7 +15,7 @@ characters for German and English questions, and the lexicon lifts English hit@1
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -51,6 +51,25 @@ def fts_query(words: Sequence[str], index: str) -> str:
     return " OR ".join('"' + w.replace('"', '""') + '"' for w in usable)
 
 
+#: A ranking: (chunk id, score), best first.
+Ranking = list[tuple[str, float]]
+#: Reciprocal-rank fusion's k: small, so that the top ranks decide (measured against 20 and 60
+#: in docs/benchmarks.md, "Fusion"); follow-up questions fuse their two rankings with it too.
+RRF_K = 5
+
+
+def fuse(
+    rankings: Iterable[tuple[float, Sequence[str]]], k: int = RRF_K
+) -> list[tuple[str, float]]:
+    """Weighted reciprocal-rank fusion: each ranking (weight, ids best first) adds
+    ``weight / (k + rank)`` to an id's score (rank from 1); ids by fused score, best first."""
+    fused: dict[str, float] = {}
+    for weight, ids in rankings:
+        for rank, item in enumerate(ids):
+            fused[item] = fused.get(item, 0.0) + weight / (k + rank + 1)
+    return sorted(fused.items(), key=lambda item: -item[1])
+
+
 @dataclass(frozen=True)
 class Fusion:
     """Reciprocal-rank fusion whose weights follow the question's lexical coverage ``c``.
@@ -66,7 +85,7 @@ class Fusion:
     words: float = 0.3
     trigram: float = 1.0
     trigram_floor: float = 0.3
-    rrf_k: int = 5
+    rrf_k: int = RRF_K
 
     def weights(self, coverage: float) -> dict[str, float]:
         """The weight of each ranking for a question of this coverage."""
@@ -97,7 +116,7 @@ class HybridSearcher:
         self.depth = depth
         self.lexicon = lexicon
 
-    def rankings(self, question: str, vector: Sequence[float] | None = None) -> dict[str, Any]:
+    def rankings(self, question: str, vector: Sequence[float] | None = None) -> dict[str, Ranking]:
         """The separate rankings (chunk id, score) of each retriever."""
         return self._rankings(self._terms(question), self._vector(question, vector))
 
@@ -106,13 +125,8 @@ class HybridSearcher:
         terms = self._terms(question)
         rankings = self._rankings(terms, self._vector(question, vector))
         weights = self.fusion.weights(self._coverage(terms))
-        fused: dict[str, float] = {}
-        for name, ranking in rankings.items():
-            for rank, (chunk_id, _) in enumerate(ranking):
-                gain = weights[name] / (self.fusion.rrf_k + rank + 1)
-                fused[chunk_id] = fused.get(chunk_id, 0.0) + gain
-        best = sorted(fused.items(), key=lambda item: -item[1])[:k]
-        return self.store.passages(best)
+        ranked = ((weights[name], [c for c, _ in ranking]) for name, ranking in rankings.items())
+        return self.store.passages(fuse(ranked, self.fusion.rrf_k)[:k])
 
     def _vector(self, question: str, vector: Sequence[float] | None) -> Sequence[float]:
         if vector is None:
@@ -126,7 +140,7 @@ class HybridSearcher:
 
     def _rankings(
         self, terms: tuple[list[str], dict[str, list[str]]], vector: Sequence[float]
-    ) -> dict[str, Any]:
+    ) -> dict[str, Ranking]:
         words, found = terms
         lexical = list(dict.fromkeys([*words, *(t for ts in found.values() for t in ts)]))
         return {

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -24,6 +24,9 @@ from assistant.citations import MARKER_RUN, numbers, parse_citations, without_ma
 from assistant.loading import detect_language
 from assistant.text import content_words, fold
 from assistant.types import Answer, Citation, Passage, Statement
+
+if TYPE_CHECKING:
+    from assistant.embedding import Embedder
 
 _THINKING = re.compile(r"<think>.*?(?:</think>|$)", re.DOTALL)
 
@@ -78,7 +81,7 @@ class SupportScorer:
 
     def __init__(
         self,
-        embedder: Any,
+        embedder: Embedder,
         *,
         threshold: float = 0.35,
         crosslingual_threshold: float = 0.15,

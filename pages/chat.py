@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import html
-import uuid
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import replace
 
 import streamlit as st
 
-from assistant.chat import Turn as ChatTurn
+from assistant.chat import Conversation, Exchange
 from assistant.citations import link_markers
 from assistant.errors import AssistantError
 from assistant.factory import Assistant
-from assistant.llm import Event, Quotes
 from assistant.preferences import record_feedback
-from assistant.types import Answer, Citation
+from assistant.types import Answer, Citation, Event, Quotes
 from pages.common import (
     escape_md,
     get_assistant,
@@ -31,16 +29,6 @@ from pages.common import (
 
 CLOSEST_SHOWN = 3
 SOURCES_OPEN = 3  # a longer list shows the first source and folds the rest away
-MAX_TURNS = 6  # earlier turns no longer help a follow-up
-
-
-@dataclass(frozen=True)
-class Turn:
-    """A question and its answer (None while it is being written) in this conversation."""
-
-    id: str
-    question: str
-    answer: Answer | None = None
 
 
 def unsupported_flag(answer: Answer, citation: Citation) -> str | None:
@@ -173,7 +161,7 @@ def settle(events: Iterable[Event]) -> Answer:
     return final[-1]
 
 
-def feedback(turn: Turn, assistant: Assistant) -> None:
+def feedback(turn: Exchange, assistant: Assistant) -> None:
     """👍/👎 under an answer, stored with its question and sources when clicked."""
     key = f"feedback-{turn.id}"
 
@@ -188,22 +176,18 @@ def feedback(turn: Turn, assistant: Assistant) -> None:
 
 
 def answer_turn(
-    assistant: Assistant, history: list[Turn], at: int, dates: dict[str, str | None]
+    conversation: Conversation, turn: Exchange, assistant: Assistant, dates: dict[str, str | None]
 ) -> None:
-    """Write the answer to ``history[at]``, kept in the history as soon as it is asked: a
+    """Write the answer to ``turn``, kept in the conversation as soon as it is asked: a
     question sent meanwhile interrupts this run, and the next run answers both in order."""
-    turn = history[at]
     try:
         with st.spinner("Writing the answer…"), index_lock(assistant.store.directory):
-            past = [ChatTurn(t.question, t.answer.text) for t in history[:at] if t.answer]
-            answer = settle(assistant.stream(turn.question, past[-MAX_TURNS:]))
-    except AssistantError as exc:
+            answer = settle(conversation.answer(turn))
+    except AssistantError as exc:  # the conversation has dropped the question
         show_error(exc)
-        history.remove(turn)
         return
-    history[at] = turn = Turn(turn.id, turn.question, answer)
     show_answer(answer, dates, turn.id)
-    feedback(turn, assistant)
+    feedback(replace(turn, answer=answer), assistant)
 
 
 def main() -> None:
@@ -223,16 +207,17 @@ def main() -> None:
             f"{settings.corpus} and reload."
         )
     dates = {d.doc_id: d.date for d in docs}
-    history: list[Turn] = st.session_state.setdefault("history", [])
+    history: list[Exchange] = st.session_state.setdefault("history", [])
+    conversation = Conversation(assistant, exchanges=history)
     st.sidebar.button("New conversation", on_click=history.clear, icon=":material/add_comment:")
     if question := st.chat_input("Ask about your articles"):
-        history.append(Turn(uuid.uuid4().hex, question))
+        conversation.add(question)
     for turn in list(history):
         with st.chat_message("user"):
             show_text(turn.question)
         with st.chat_message("assistant"):
             if turn.answer is None:
-                answer_turn(assistant, history, history.index(turn), dates)
+                answer_turn(conversation, turn, assistant, dates)
             else:
                 show_answer(turn.answer, dates, turn.id)
                 feedback(turn, assistant)
