@@ -45,6 +45,16 @@ from assistant.text import (
     quotes_for,
     words,
 )
+from assistant.tuning import (
+    ANSWER_PASSAGES,
+    CONTEXT_CHARS,
+    DUPLICATE_SIMILARITY,
+    KEEP_RATIO,
+    LEXICAL_WEIGHT,
+    RANK_BONUS,
+    TRIGRAMS_CACHE,
+    WORD_PAIRS_CACHE,
+)
 from assistant.types import Answer, Citation, Event, Passage
 
 if TYPE_CHECKING:
@@ -54,9 +64,6 @@ if TYPE_CHECKING:
 SentenceVectorLookup = Callable[[Sequence[tuple[str, int, int]]], Mapping[tuple, np.ndarray]]
 #: A document's text by its id, e.g. ``Store.document_text`` (empty when unknown).
 DocumentLookup = Callable[[str], str]
-
-#: How much of a document around the candidate sentences is read to find who speaks.
-CONTEXT_CHARS = 3000
 
 
 @dataclass(frozen=True)
@@ -147,14 +154,14 @@ def plain_words(text: str) -> str:
     return " ".join(words(text))
 
 
-@lru_cache(maxsize=1 << 16)
+@lru_cache(maxsize=TRIGRAMS_CACHE)
 def trigrams(word: str) -> frozenset[str]:
     """Character trigrams of a word padded with spaces (names and cognates share many)."""
     padded = f" {word} "
     return frozenset(padded[i : i + 3] for i in range(len(padded) - 2))
 
 
-@lru_cache(maxsize=1 << 18)  # pure, and the same word pairs recur across sentences
+@lru_cache(maxsize=WORD_PAIRS_CACHE)  # pure, and the same word pairs recur across sentences
 def word_similarity(a: str, b: str) -> float:
     """Spelling similarity of two folded words (0..1): trigram Jaccard or shared prefix.
 
@@ -229,11 +236,11 @@ class ExtractiveAnswerer:
         max_sentences: int = 3,
         threshold: float = 0.35,
         crosslingual_threshold: float = 0.20,
-        passages_considered: int = 5,
-        lexical_weight: float = 0.7,
-        rank_bonus: float = 0.05,
-        keep_ratio: float = 0.5,
-        duplicate_similarity: float = 0.9,
+        passages_considered: int = ANSWER_PASSAGES,
+        lexical_weight: float = LEXICAL_WEIGHT,
+        rank_bonus: float = RANK_BONUS,
+        keep_ratio: float = KEEP_RATIO,
+        duplicate_similarity: float = DUPLICATE_SIMILARITY,
         sentence_vectors: SentenceVectorLookup | None = None,
         documents: DocumentLookup | None = None,
         lexicon: Lexicon | None = None,

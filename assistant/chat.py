@@ -21,9 +21,10 @@ from typing import TYPE_CHECKING, Protocol
 
 from assistant import prompts
 from assistant.errors import AssistantError
-from assistant.retrieval import RRF_K, fuse
+from assistant.retrieval import fuse
 from assistant.support import strip_thinking
 from assistant.text import OPENING, REFERRING, WORD, content_words, words
+from assistant.tuning import RRF_K
 from assistant.types import Answer, Event, Passage
 
 if TYPE_CHECKING:

@@ -24,10 +24,8 @@ from assistant.lexicon import Lexicon
 from assistant.loading import Limits
 from assistant.retrieval import HybridSearcher, PassageRetriever
 from assistant.store import Store
+from assistant.tuning import EVIDENCE_KEEP_RATIO, EVIDENCE_SENTENCES
 from assistant.types import Answer, Answerer, Article, DocumentInfo, Event, Passage
-
-#: Sentences the local answerer's model reads (each with one neighbour either side).
-EVIDENCE_SENTENCES = 6
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
@@ -208,7 +206,9 @@ def build_assistant(
         budget=budget(settings),
         chunk_chars=settings.chunk_max_chars,
     )
-    searcher = HybridSearcher(store, embedder, lexicon=build_lexicon(settings))
+    searcher = HybridSearcher(
+        store, embedder, depth=settings.search_depth, lexicon=build_lexicon(settings)
+    )
     return Assistant(settings, embedder, store, searcher, answerer, ingestor, condenser)
 
 
@@ -222,6 +222,7 @@ def build_answerer(
         max_sentences=settings.answer_sentences,
         threshold=settings.abstain_threshold,
         crosslingual_threshold=settings.abstain_threshold_crosslingual,
+        passages_considered=settings.answer_passages,
         sentence_vectors=store.sentence_vectors,
         documents=store.document_text,
         lexicon=build_lexicon(settings),
@@ -232,7 +233,7 @@ def build_answerer(
     if settings.answerer == "local":  # a wider pick than a quoted answer shows: the model
         # reads these sentences only (with their neighbours), not whole passages
         evidence = copy.copy(extractive)
-        evidence.max_sentences, evidence.keep_ratio = EVIDENCE_SENTENCES, 0.3
+        evidence.max_sentences, evidence.keep_ratio = EVIDENCE_SENTENCES, EVIDENCE_KEEP_RATIO
     return build_llm(settings, embedder, fallback=extractive, evidence=evidence)
 
 
@@ -290,7 +291,14 @@ def build_llm(
         crosslingual_threshold=settings.support_threshold_crosslingual,
     )
     errors = transport_errors(settings.answerer)
-    answerer = LLMAnswerer(model, scorer, fallback=fallback, errors=errors, evidence=evidence)
+    answerer = LLMAnswerer(
+        model,
+        scorer,
+        passages_considered=settings.answer_passages,
+        fallback=fallback,
+        errors=errors,
+        evidence=evidence,
+    )
     if settings.answerer == "local":  # on a laptop CPU a rewrite would cost seconds per turn
         return answerer, KeywordCondenser()
     return answerer, LLMCondenser(model, errors=errors)

@@ -31,6 +31,7 @@ from pathlib import Path
 
 from assistant.loading import detect_language
 from assistant.text import content_words
+from assistant.tuning import LANGUAGES_CACHE, TRANSLATIONS
 
 log = logging.getLogger(__name__)
 _warned: set[Path | None] = set()  # a missing dictionary is reported once per process
@@ -209,11 +210,6 @@ class Lexicon:
                 old.unlink(missing_ok=True)
 
 
-#: Most translations of one word or phrase a question is expanded with (see the
-#: lexicon's ordering; measured in docs/benchmarks.md).
-TRANSLATIONS = 8
-
-
 def translations(
     question: str,
     words: Sequence[str],
@@ -243,6 +239,6 @@ def question_words(
     return list(dict.fromkeys([*words, *(t for ts in found.values() for t in ts)]))
 
 
-@lru_cache(maxsize=256)  # retrieval and the answerer both ask, for the same question
+@lru_cache(maxsize=LANGUAGES_CACHE)  # retrieval and the answerer both ask, for the same question
 def _language(question: str) -> str | None:
     return detect_language(question)

@@ -24,9 +24,10 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
-from assistant.lexicon import TRANSLATIONS, Lexicon, translations
+from assistant.lexicon import Lexicon, translations
 from assistant.store import Store
 from assistant.text import content_words, fold
+from assistant.tuning import RRF_K, SEARCH_DEPTH, TRANSLATIONS
 from assistant.types import Passage
 
 if TYPE_CHECKING:
@@ -53,9 +54,6 @@ def fts_query(words: Sequence[str], index: str) -> str:
 
 #: A ranking: (chunk id, score), best first.
 Ranking = list[tuple[str, float]]
-#: Reciprocal-rank fusion's k: small, so that the top ranks decide (measured against 20 and 60
-#: in docs/benchmarks.md, "Fusion"); follow-up questions fuse their two rankings with it too.
-RRF_K = 5
 
 
 def fuse(
@@ -105,7 +103,7 @@ class HybridSearcher:
         embedder: Embedder,
         *,
         fusion: Fusion | None = None,
-        depth: int = 50,
+        depth: int = SEARCH_DEPTH,
         lexicon: Lexicon | None = None,
         translations: int = TRANSLATIONS,
     ) -> None:

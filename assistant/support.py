@@ -23,6 +23,7 @@ from assistant.chunking import split_sentences
 from assistant.citations import MARKER_RUN, numbers, parse_citations, without_markers
 from assistant.loading import detect_language
 from assistant.text import content_words, fold
+from assistant.tuning import SUPPORT_LEXICAL_WEIGHT, SUPPORT_VECTORS_CACHE
 from assistant.types import Answer, Citation, Passage, Statement
 
 if TYPE_CHECKING:
@@ -85,13 +86,13 @@ class SupportScorer:
         *,
         threshold: float = 0.35,
         crosslingual_threshold: float = 0.15,
-        lexical_weight: float = 0.5,
+        lexical_weight: float = SUPPORT_LEXICAL_WEIGHT,
     ) -> None:
         self.embedder = embedder
         self.threshold = threshold
         self.crosslingual_threshold = crosslingual_threshold
         self.lexical_weight = lexical_weight
-        self.cache_size = 4096
+        self.cache_size = SUPPORT_VECTORS_CACHE
         self._cache: dict[str, np.ndarray] = {}
 
     def _vectors(self, texts: Sequence[str]) -> np.ndarray:
