@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
@@ -164,7 +164,7 @@ class PassageRetriever(BaseRetriever):
     """LangChain retriever over the hybrid searcher: Documents with passage metadata."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
-    searcher: Any
+    searcher: HybridSearcher
     k: int = 8
 
     def _get_relevant_documents(
@@ -172,18 +172,12 @@ class PassageRetriever(BaseRetriever):
     ) -> list[Document]:
         """The passages as Documents; ``invoke(query, k=…)`` overrides the retriever's ``k``."""
         return [
-            Document(
-                page_content=p.text,
-                id=p.chunk_id,
-                metadata={
-                    "doc_id": p.doc_id,
-                    "title": p.title,
-                    "source": p.source,
-                    "start": p.start,
-                    "end": p.end,
-                    "score": p.score,
-                    "page": p.page,
-                },
-            )
+            Document(page_content=p.text, id=p.chunk_id, metadata=_metadata(p))
             for p in self.searcher.search(query, k or self.k)
         ]
+
+
+def _metadata(passage: Passage) -> dict[str, object]:
+    """A Document's metadata: the passage's JSON shape without its text, the score unrounded."""
+    shape = {k: v for k, v in passage.as_dict().items() if k != "text"}
+    return shape | {"score": passage.score}

@@ -244,6 +244,10 @@ class Problem:
     def __str__(self) -> str:
         return self.message
 
+    def as_dict(self) -> dict[str, object]:
+        """The JSON shape `assistant doctor --json` prints."""
+        return {"kind": self.kind, "ids": list(self.ids), "message": self.message}
+
 
 @dataclass(frozen=True)
 class Repair:
@@ -256,3 +260,7 @@ class Repair:
 
     def __str__(self) -> str:
         return self.message
+
+    def as_dict(self) -> dict[str, object]:
+        """The JSON shape `assistant doctor --json` prints."""
+        return {"kind": self.kind, "count": self.count, "done": self.done, "message": self.message}
