@@ -7,34 +7,27 @@ ranked for it and, at half weight, for the previous question. With an LLM, the m
 rewrites the follow-up in the user's language; the rewrite is only used for retrieval and
 answering, never shown as the answer.
 
-One conversation model serves the CLI and the chat page: a ``Conversation`` keeps its
-``Exchange``s in order (a question, then its Answer) and asks each question with the last
-``HISTORY_TURNS`` answered turns.
+The turns of a conversation are kept by ``assistant.conversation``, which hands each question
+with its history to ``Assistant.stream``; that calls this module's condenser and search.
 """
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Protocol
 
 from assistant import prompts
-from assistant.errors import AssistantError
 from assistant.retrieval import fuse
 from assistant.support import strip_thinking
 from assistant.text import OPENING, REFERRING, WORD, content_words, words
 from assistant.tuning import RRF_K
-from assistant.types import Answer, Event, Passage
+from assistant.types import Passage
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
     from assistant.llm import LazyModel
-
-#: Answered turns a question is asked with: a follow-up leans on the last one, and the
-#: extractive answerer does not quote again what these quoted.
-HISTORY_TURNS = 3
 
 
 @dataclass(frozen=True)
@@ -144,77 +137,3 @@ def history_search(
             found.setdefault(passage.chunk_id, passage)
     ids = ((weight, [p.chunk_id for p in ranking]) for weight, ranking in rankings)
     return [replace(found[c], score=score) for c, score in fuse(ids, rrf_k)[:k]]
-
-
-class Asker(Protocol):
-    """What a conversation asks: the assistant (``factory.Assistant``)."""
-
-    def stream(self, question: str, history: Sequence[Turn] = ()) -> Iterator[Event]:
-        """The answer's text as it is written, then the Answer."""
-        ...
-
-
-@dataclass(frozen=True)
-class Exchange:
-    """A question of a conversation and its Answer (None until answered), with an id a view
-    keys its widgets by."""
-
-    question: str
-    answer: Answer | None = None
-    id: str = field(default_factory=lambda: uuid.uuid4().hex)
-
-
-class Conversation:
-    """One conversation: its exchanges in order; each question is asked with the last
-    ``max_turns`` answered turns before it. The CLI and the chat page both keep one."""
-
-    def __init__(
-        self,
-        assistant: Asker,
-        max_turns: int = HISTORY_TURNS,
-        exchanges: list[Exchange] | None = None,
-    ) -> None:
-        self.assistant = assistant
-        self.max_turns = max_turns
-        #: The exchanges, in order (a view may hand in a list it keeps across reruns).
-        self.exchanges = [] if exchanges is None else exchanges
-
-    @property
-    def history(self) -> list[Turn]:
-        """Every answered turn, in order."""
-        return [Turn(e.question, e.answer.text) for e in self.exchanges if e.answer]
-
-    def context(self, exchange: Exchange) -> list[Turn]:
-        """The answered turns before ``exchange`` that its question is asked with."""
-        before = self.exchanges[: self.exchanges.index(exchange)]
-        turns = [Turn(e.question, e.answer.text) for e in before if e.answer]
-        return turns[-self.max_turns :]
-
-    def add(self, question: str) -> Exchange:
-        """A new question, not answered yet."""
-        exchange = Exchange(question)
-        self.exchanges.append(exchange)
-        return exchange
-
-    def answer(self, exchange: Exchange) -> Iterator[Event]:
-        """Text as it is written, then the Answer, which the exchange keeps; a question that
-        fails with an error is dropped from the conversation."""
-        try:
-            for event in self.assistant.stream(exchange.question, self.context(exchange)):
-                if isinstance(event, Answer):
-                    at = self.exchanges.index(exchange)
-                    self.exchanges[at] = replace(exchange, answer=event)
-                yield event
-        except AssistantError:
-            self.exchanges.remove(exchange)
-            raise
-
-    def stream(self, question: str) -> Iterator[Event]:
-        """The next question: text as it is written, then the Answer."""
-        yield from self.answer(self.add(question))
-
-    def ask(self, question: str) -> Answer:
-        """The finished answer to the next question."""
-        *_, last = self.stream(question)
-        assert isinstance(last, Answer)
-        return last

@@ -421,7 +421,7 @@ def _chat(args: argparse.Namespace) -> int:
 
 def _converse(assistant: Assistant, as_json: bool) -> int:
     """Questions from stdin, one per line, until EOF or `exit`; each turn sees the last."""
-    from assistant.chat import Conversation
+    from assistant.conversation import Conversation
 
     conversation = Conversation(assistant)
     interactive = sys.stdin.isatty()

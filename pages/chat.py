@@ -8,8 +8,8 @@ from dataclasses import replace
 
 import streamlit as st
 
-from assistant.chat import Conversation, Exchange
 from assistant.citations import link_markers
+from assistant.conversation import Conversation, Exchange
 from assistant.errors import AssistantError
 from assistant.factory import Assistant
 from assistant.preferences import record_feedback

@@ -22,7 +22,7 @@ from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.element_tree import ChatMessage
 
 from assistant import prompts
-from assistant.chat import Exchange
+from assistant.conversation import Exchange
 from pages.common import highlight_html
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -16,8 +16,9 @@ import pytest
 from fake_llm_server import FakeLLMServer
 
 from assistant import prompts
-from assistant.chat import Conversation, KeywordCondenser, Turn, is_follow_up
+from assistant.chat import KeywordCondenser, Turn, is_follow_up
 from assistant.config import Settings
+from assistant.conversation import Conversation
 from assistant.factory import build_assistant
 from assistant.types import Answer
 
