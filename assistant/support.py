@@ -18,10 +18,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from assistant import prompts
-from assistant.answering import Sentence, candidate_sentences, word_overlap
+from assistant.answering import Sentence, candidate_sentences
 from assistant.chunking import split_sentences
 from assistant.citations import MARKER_RUN, numbers, parse_citations, without_markers
 from assistant.loading import detect_language
+from assistant.overlap import word_overlap
 from assistant.text import content_words, fold
 from assistant.tuning import SUPPORT_LEXICAL_WEIGHT, SUPPORT_VECTORS_CACHE
 from assistant.types import Answer, Citation, Passage, Statement

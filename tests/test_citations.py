@@ -1,5 +1,5 @@
 """Tests of the pure parts: citation markers parsed back into data (assistant.citations), word
-overlap, and the candidate sentences of overlapping passages (assistant.answering)."""
+overlap (assistant.overlap), and the candidate sentences of overlapping passages (answering)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from assistant.answering import candidate_sentences, trigrams, weighted_overlap, word_overlap
+from assistant.answering import candidate_sentences
 from assistant.chunking import chunk_article
 from assistant.citations import parse_citations
+from assistant.overlap import trigrams, weighted_overlap, word_overlap
 from assistant.retrieval import stems
 from assistant.types import Article, Passage
 
