@@ -46,6 +46,7 @@ from assistant.text import (
 )
 from assistant.tuning import (
     ANSWER_PASSAGES,
+    CONFIDENCE_LEXICAL_WEIGHT,
     CONTEXT_CHARS,
     DUPLICATE_SIMILARITY,
     KEEP_RATIO,
@@ -164,10 +165,12 @@ class Evidence:
     def confidence(self) -> np.ndarray:
         """How surely each sentence is on the question's topic (about 0..1).
 
-        Equal parts embedding and plain overlap: on xquad-dev this separates answerable
-        from unanswerable questions better than the relevance used to pick sentences.
+        Embedding and plain overlap (``CONFIDENCE_LEXICAL_WEIGHT``): on xquad-dev this
+        separates answerable from unanswerable questions better than the relevance used to
+        pick sentences.
         """
-        return 0.5 * self.dense + 0.5 * self.overlap
+        w = CONFIDENCE_LEXICAL_WEIGHT
+        return (1 - w) * self.dense + w * self.overlap
 
 
 class ExtractiveAnswerer:

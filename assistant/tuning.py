@@ -33,6 +33,9 @@ RANK_BONUS = 0.05
 KEEP_RATIO = 0.5
 #: Two sentences whose vectors are this similar are one sentence (the second is not quoted).
 DUPLICATE_SIMILARITY = 0.9
+#: Confidence that a sentence is on the question's topic (what the abstention thresholds
+#: apply to): this share plain word overlap, the rest embedding ("Abstention signal").
+CONFIDENCE_LEXICAL_WEIGHT = 0.5
 #: Characters of a document either side of the candidate sentences read to find who speaks.
 CONTEXT_CHARS = 3000
 
