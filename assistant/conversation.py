@@ -82,7 +82,8 @@ class Conversation:
                     self.exchanges[at] = replace(exchange, answer=event)
                 yield event
         except AssistantError:
-            self.exchanges.remove(exchange)
+            if exchange in self.exchanges:  # a view may have cleared the conversation
+                self.exchanges.remove(exchange)
             raise
 
     def stream(self, question: str) -> Iterator[Event]:
