@@ -82,9 +82,14 @@ class Conversation:
                     self.exchanges[at] = replace(exchange, answer=event)
                 yield event
         except AssistantError:
-            if exchange in self.exchanges:  # a view may have cleared the conversation
-                self.exchanges.remove(exchange)
+            self.drop(exchange)
             raise
+
+    def drop(self, exchange: Exchange) -> None:
+        """Forget a question (one that failed); gone already (a view cleared the
+        conversation): nothing to do."""
+        if exchange in self.exchanges:
+            self.exchanges.remove(exchange)
 
     def stream(self, question: str) -> Iterator[Event]:
         """The next question: text as it is written, then the Answer."""

@@ -183,7 +183,8 @@ def answer_turn(
     try:
         with st.spinner("Writing the answer…"), index_lock(assistant.store.directory):
             answer = settle(conversation.answer(turn))
-    except AssistantError as exc:  # the conversation has dropped the question
+    except AssistantError as exc:
+        conversation.drop(turn)
         show_error(exc)
         return
     show_answer(answer, dates, turn.id)
