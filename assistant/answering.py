@@ -28,6 +28,7 @@ import numpy as np
 from assistant import prompts
 from assistant.attribution import Speaker, attributions, person_key, quotations
 from assistant.chunking import MIN_QUOTED_CHARS, split_sentences
+from assistant.citations import marker
 from assistant.lexicon import Lexicon, question_words
 from assistant.loading import detect_language
 from assistant.overlap import weighted_overlap, word_matches, word_overlap
@@ -362,7 +363,7 @@ def _cite(
         Citation(n, s.passage, s.text, s.start, s.end) for n, s in enumerate(sentences, 1)
     )
     if not who_said:
-        text = " ".join(f"{balanced(s.text)} [{n}]" for n, s in enumerate(sentences, 1))
+        text = " ".join(f"{balanced(s.text)} {marker(n)}" for n, s in enumerate(sentences, 1))
         return Answer(question, text, citations, passages=tuple(passages))
     citations = tuple(
         replace(c, speaker=person.name) if person else c
@@ -372,5 +373,6 @@ def _cite(
     for n, (s, person) in enumerate(zip(sentences, who_said, strict=True), 1):
         opening, closing = quotes_for(s.passage.language)
         quote = f"{opening}{balanced(spoken(s.text)).strip(QUOTE_MARKS + ' ')}{closing}"
-        lines.append(f"{person.name}: {quote} [{n}]" if person else f"{quote} [{n}]")
+        cited = f"{quote} {marker(n)}"
+        lines.append(f"{person.name}: {cited}" if person else cited)
     return Answer(question, "\n".join(lines), citations, passages=tuple(passages))

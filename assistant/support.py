@@ -20,7 +20,7 @@ import numpy as np
 from assistant import prompts
 from assistant.answering import Sentence, candidate_sentences
 from assistant.chunking import split_sentences
-from assistant.citations import MARKER_RUN, numbers, parse_citations, without_markers
+from assistant.citations import MARKER_RUN, marker, numbers, parse_citations, without_markers
 from assistant.loading import detect_language
 from assistant.overlap import word_overlap
 from assistant.text import content_words, fold
@@ -216,6 +216,6 @@ def _attach(
         out.append(text[last : span.end])
         last = span.end
         if margins.shape[1] and margins[i].max() >= 0:
-            out.append(f" [{sentences[int(margins[i].argmax())].rank + 1}]")
+            out.append(" " + marker(sentences[int(margins[i].argmax())].rank + 1))
             attached = True
     return "".join(out) + text[last:] if attached else None
