@@ -56,9 +56,7 @@ def fts_query(words: Sequence[str], index: str) -> str:
 Ranking = list[tuple[str, float]]
 
 
-def fuse(
-    rankings: Iterable[tuple[float, Sequence[str]]], k: int = RRF_K
-) -> list[tuple[str, float]]:
+def fuse(rankings: Iterable[tuple[float, Sequence[str]]], k: int = RRF_K) -> Ranking:
     """Weighted reciprocal-rank fusion: each ranking (weight, ids best first) adds
     ``weight / (k + rank)`` to an id's score (rank from 1); ids by fused score, best first."""
     fused: dict[str, float] = {}
