@@ -8,7 +8,8 @@ calibrated confidence (``Evidence.confidence``). It cannot say anything the arti
 say.
 
 A sentence that only restates the question is never quoted, nor one quoted before in the
-conversation. A question about what people think, expect or say gets a round of views: one
+conversation, nor one without the kind of thing the question asks for (a time for "when", a
+number for "how many": ``assistant.focus``). A question about what people think, expect or say gets a round of views: one
 sentence per person (``assistant.attribution``), the persons nearest the question first,
 each line opening with the speaker's name.
 """
@@ -26,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from assistant import prompts
+from assistant import focus, prompts
 from assistant.attribution import Speaker, attributions, person_key, quotations
 from assistant.chunking import MIN_QUOTED_CHARS, split_sentences
 from assistant.lexicon import Lexicon
@@ -254,13 +255,17 @@ class ExtractiveAnswerer:
         asked = [fold(w) for w in content_words(question)]
         # a round of views reads every passage: each person may speak in another one
         considered = passages if asks_opinions(question) else passages[: self.passages_considered]
-        sentences = [
+        candidates = [
             s
             for s in candidate_sentences(considered)
             if not restates(asked, s.text) and not self._already_said(s.text)
         ]
-        if not sentences:
+        if not candidates:
             return Answer(question, prompts.ABSTAIN_NO_PASSAGES, abstained=True)
+        # a question asking when (how many) is answered only by a sentence with a time (number)
+        sentences = [s for s in candidates if focus.holds(s.text, focus.wanted(question))]
+        if not sentences:
+            return Answer(question, prompts.ABSTAIN, abstained=True, passages=tuple(passages))
         evidence = self.evidence(question, sentences)
         confidence = evidence.confidence()
         best = sentences[int(confidence.argmax())].passage
