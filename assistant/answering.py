@@ -32,7 +32,7 @@ from assistant.attribution import Speaker, attributions, person_key, quotations
 from assistant.chunking import MIN_QUOTED_CHARS, split_sentences
 from assistant.lexicon import Lexicon
 from assistant.loading import detect_language
-from assistant.retrieval import content_words, fold, question_words
+from assistant.retrieval import content_words, fold, question_words, translations
 from assistant.text import (
     BOILERPLATE,
     OPINION,
@@ -278,7 +278,9 @@ class ExtractiveAnswerer:
             if not speaks(full_names(question), names):
                 return Answer(question, prompts.ABSTAIN, abstained=True, passages=tuple(passages))
             if names and not names & {person_key(w) for w in asked}:  # a round of views
-                chosen = self._by_person(relevance, evidence, who)
+                verbs = self.asked_verbs(question, sentences)
+                says = [any(word_matches(verbs, s.text)) for s in sentences]
+                chosen = self._by_person(relevance, evidence, who, says)
                 chosen.sort(key=lambda i: (sentences[i].rank, sentences[i].start))
                 quoted = [sentences[i] for i in chosen]
                 return _cite(question, quoted, passages, [who[i] for i in chosen])
@@ -323,11 +325,26 @@ class ExtractiveAnswerer:
         end = max(s.end for s in sentences) + CONTEXT_CHARS
         return text[start:end], start
 
+    def asked_verbs(self, question: str, sentences: Sequence[Sentence]) -> list[str]:
+        """The question's words of thinking, expecting or saying, in the sentences' language
+        where the lexicon translates them (folded): "expect" → erwarten (not "expect" itself,
+        which spells like „Experte“)."""
+        verbs = [w for w in content_words(question) if w in OPINION]
+        languages = {s.passage.language for s in sentences}
+        found = translations(question, verbs, self.lexicon, languages)
+        return [fold(w) for w in [t for ts in found.values() for t in ts] or verbs]
+
     def _by_person(
-        self, scores: np.ndarray, evidence: Evidence, who: Sequence[Speaker | None]
+        self,
+        scores: np.ndarray,
+        evidence: Evidence,
+        who: Sequence[Speaker | None],
+        says: Sequence[bool],
     ) -> list[int]:
         """The persons whose sentences as a whole are nearest the question (at most
-        ``max_sentences``), each with their best sentence that says who speaks."""
+        ``max_sentences``), each with their main point: best a sentence that holds the
+        question's verb ("expect": „Erwartungen für Kernkraftwerke“), else one that says who
+        speaks, else the best."""
         people: dict[str, list[int]] = {}
         for i, speaker in enumerate(who):
             if speaker:
@@ -339,9 +356,11 @@ class ExtractiveAnswerer:
         }
         chosen = []
         for name in sorted(people, key=lambda n: -nearness[n])[: self.max_sentences]:
-            idx = people[name]
-            reported = [i for i in idx if who[i].reported] or idx  # type: ignore[union-attr]
-            chosen.append(max(reported, key=lambda i: scores[i]))
+            best = max(
+                people[name],
+                key=lambda i: (says[i], who[i].reported, scores[i]),  # type: ignore[union-attr]
+            )
+            chosen.append(best)
         return chosen
 
     def evidence(self, question: str, sentences: Sequence[Sentence]) -> Evidence:

@@ -75,6 +75,8 @@ def test_experts_are_named_in_the_answer_with_their_points(library: Assistant) -
     for c in answer.citations:  # each quote appears, balanced, in the text the reader reads
         assert balanced(spoken(c.quote)).strip('„“" ') in answer.text
     assert "keine bahnbrechenden" in answer.text or "keine Durchbrüche" in answer.text  # his point
+    lepsibaev = next(line for line in answer.text.splitlines() if line.startswith("Lepsibaev:"))
+    assert "Erwartungen für Kernkraftwerke und Energiefragen" in lepsibaev  # and his
     assert "Experten sagten, was sie" not in answer.text
 
 
