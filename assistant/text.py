@@ -137,3 +137,18 @@ def quotes_for(language: str | None) -> tuple[str, str]:
 def words(text: str) -> list[str]:
     """The words of a text, lower case, in order."""
     return [w.lower() for w in WORD.findall(text)]
+
+
+#: Spellings of one sound across transliterations (Russian ч: tsch, tch, ch; ш: sch, sh).
+_SPELLINGS = (("tsch", "ch"), ("tch", "ch"), ("sch", "s"), ("sh", "s"), ("ph", "f"), ("x", "ks"))
+_SOUNDS = str.maketrans({"c": "k", "q": "k", "z": "s", "w": "v", "j": "k"})
+
+
+def skeleton(word: str) -> str:
+    """The consonants of a folded word as its transliterations share them, doubles made one:
+    Kasachstan, Kazakhstan and Kazajistan are all ``kskstn``, Putin and Poutine ``ptn``,
+    Lukjanow, Lukyanov and Loukianov ``lknv``."""
+    for spelling, sound in _SPELLINGS:
+        word = word.replace(spelling, sound)
+    kept = [c for c in word.translate(_SOUNDS) if c.isalpha() and c not in "aeiouyh"]
+    return "".join(c for i, c in enumerate(kept) if i == 0 or c != kept[i - 1])
