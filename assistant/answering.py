@@ -9,9 +9,11 @@ say.
 
 A sentence that only restates the question is never quoted, nor one quoted before in the
 conversation, nor one without the kind of thing the question asks for (a time for "when", a
-number for "how many": ``assistant.focus``). A question about what people think, expect or say gets a round of views: one
-sentence per person (``assistant.attribution``), the persons nearest the question first,
-each line opening with the speaker's name.
+number for "how many": ``assistant.focus``). A question about what people think, expect or
+say gets a round of views: one sentence per person (``assistant.attribution``), the persons
+nearest the question first, each line opening with the speaker's name and their main point;
+a question about what one named person says is answered from their sentences only, and only
+when they hold the rest of the question ("What did Lukyanov say about China?" is declined).
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from assistant.text import (
     STOPWORDS,
     WORD,
     quotes_for,
+    skeleton,
     words,
 )
 from assistant.types import Answer, Citation, Passage
@@ -152,38 +155,54 @@ def trigrams(word: str) -> frozenset[str]:
 
 
 @lru_cache(maxsize=1 << 18)  # pure, and the same word pairs recur across sentences
-def word_similarity(a: str, b: str) -> float:
-    """Spelling similarity of two folded words (0..1): trigram Jaccard or shared prefix.
+def word_similarity(a: str, b: str, sounds: bool = False) -> float:
+    """Spelling similarity of two folded words (0..1): trigram Jaccard, shared prefix, or
+    shared consonants.
 
-    The shared prefix catches cognates across languages (experts/experten, visit/visite).
+    The shared prefix catches cognates across languages (experts/experten, visit/visite);
+    with ``sounds`` (a question in another language than the text), the consonants
+    (``skeleton``) catch a name's transliterations (Poutine/Putin, Kazajistan/Kasachstan,
+    Moscu/Moskau), for words of five letters or more.
     """
     if a == b:
         return 1.0
     ga, gb = trigrams(a), trigrams(b)
     jaccard = len(ga & gb) / len(ga | gb)
+    by_prefix = _prefix_share(a, b, 4)
+    by_sound = 0.0
+    if sounds and min(len(a), len(b)) >= 5:
+        by_sound = _prefix_share(skeleton(a), skeleton(b), 3)
+    return max(jaccard, by_prefix, by_sound)
+
+
+def _prefix_share(a: str, b: str, least: int) -> float:
+    """The share of the longer string that both start with, if that is at least four
+    characters, or ``least`` when the two are the same."""
     pairs = enumerate(zip(a, b, strict=False))
     prefix = next((i for i, (x, y) in pairs if x != y), min(len(a), len(b)))
-    by_prefix = prefix / max(len(a), len(b)) if prefix >= 4 else 0.0
-    return max(jaccard, by_prefix)
+    enough = prefix >= 4 or (prefix >= least and a == b)
+    return prefix / max(len(a), len(b)) if enough else 0.0
 
 
-def word_matches(question_words: Sequence[str], text: str) -> list[float]:
+def word_matches(question_words: Sequence[str], text: str, sounds: bool = False) -> list[float]:
     """For each question word, how well the text's closest word spells it (0, or 0.4..1)."""
     words = {fold(w) for w in WORD.findall(text)}
     matches = []
     for q in question_words:
-        best = max((word_similarity(q, w) for w in words), default=0.0)
+        best = max((word_similarity(q, w, sounds) for w in words), default=0.0)
         matches.append(best if best >= 0.4 else 0.0)
     return matches
 
 
-def word_overlap(question_words: Sequence[str], text: str) -> float:
+def word_overlap(question_words: Sequence[str], text: str, sounds: bool = False) -> float:
     """How much of the question's words the text holds, allowing near-spellings (0..1)."""
-    matches = word_matches(question_words, text)
+    matches = word_matches(question_words, text, sounds)
     return sum(matches) / len(matches) if matches else 0.0
 
 
-def weighted_overlap(question_words: Sequence[str], texts: Sequence[str]) -> np.ndarray:
+def weighted_overlap(
+    question_words: Sequence[str], texts: Sequence[str], sounds: bool = False
+) -> np.ndarray:
     """Word overlap of each text, each question word weighted by its rarity among the texts.
 
     A word that most candidate sentences share (the topic) tells them apart less than one
@@ -191,7 +210,7 @@ def weighted_overlap(question_words: Sequence[str], texts: Sequence[str]) -> np.
     """
     if not question_words or not texts:
         return np.zeros(len(texts))
-    matches = np.array([word_matches(question_words, t) for t in texts])
+    matches = np.array([word_matches(question_words, t, sounds) for t in texts])
     holders = (matches > 0.6).sum(axis=0)
     rarity = np.log((len(texts) + 1) / (holders + 0.5))
     return np.asarray(matches @ rarity / rarity.sum())
@@ -277,6 +296,9 @@ class ExtractiveAnswerer:
             names = {person_key(s.name) for s in who if s}
             if not speaks(full_names(question), names):
                 return Answer(question, prompts.ABSTAIN, abstained=True, passages=tuple(passages))
+            named = names & {person_key(w) for w in asked}
+            if named:  # what one person says: only their sentences
+                return self._said_by(question, named, sentences, who, evidence, passages)
             if names and not names & {person_key(w) for w in asked}:  # a round of views
                 verbs = self.asked_verbs(question, sentences)
                 says = [any(word_matches(verbs, s.text)) for s in sentences]
@@ -325,6 +347,47 @@ class ExtractiveAnswerer:
         end = max(s.end for s in sentences) + CONTEXT_CHARS
         return text[start:end], start
 
+    def _said_by(
+        self,
+        question: str,
+        named: set[str],
+        sentences: Sequence[Sentence],
+        who: Sequence[Speaker | None],
+        evidence: Evidence,
+        passages: Sequence[Passage],
+    ) -> Answer:
+        """What the named person says about what the question asks: their sentences only,
+        and their confidence counts the question's other words (not the name, nor the verb
+        of saying: "What did Lukyanov say about China?" needs China in what he says)."""
+        mine = [i for i, w in enumerate(who) if w and person_key(w.name) in named]
+        about = [w for w in content_words(question) if person_key(w) not in named]
+        about = [w for w in about if w not in OPINION]
+        languages = {s.passage.language for s in sentences}
+        found = translations(question, about, self.lexicon, languages)
+        sounds = detect_language(question) not in languages
+        if not found and sounds:
+            # words no dictionary translates: only those the passages spell tell anything
+            about = [w for w in about if any(self._spelled(fold(w), s.text) for s in sentences)]
+        if about:
+            words = [fold(w) for w in [*about, *(t for ts in found.values() for t in ts)]]
+            overlap = np.array([word_overlap(words, sentences[i].text, sounds) for i in mine])
+            confidence = replace(evidence, dense=evidence.dense[mine], overlap=overlap).confidence()
+            language = sentences[mine[int(confidence.argmax())]].passage.language
+            if confidence.max() < self.threshold_for(question, language):
+                return Answer(question, prompts.ABSTAIN, abstained=True, passages=tuple(passages))
+        # the sentences that hold the question's verb ("erwartet": „Erwartungen für …“) first
+        verbs = self.asked_verbs(question, sentences)
+        says = np.array([any(word_matches(verbs, sentences[i].text)) for i in mine])
+        relevance = self.relevance(evidence, sentences)[mine] + says
+        chosen = [mine[i] for i in self._select(relevance, evidence.vectors[mine])]
+        chosen.sort(key=lambda i: (sentences[i].rank, sentences[i].start))
+        return _cite(question, [sentences[i] for i in chosen], passages)
+
+    @staticmethod
+    def _spelled(word: str, text: str) -> bool:
+        """Whether the text holds the word or a near spelling of it (in any language)."""
+        return any(word_matches([word], text, sounds=True))
+
     def asked_verbs(self, question: str, sentences: Sequence[Sentence]) -> list[str]:
         """The question's words of thinking, expecting or saying, in the sentences' language
         where the lexicon translates them (folded): "expect" → erwarten (not "expect" itself,
@@ -368,12 +431,23 @@ class ExtractiveAnswerer:
         q = self.embedder.encode_queries([question])[0]
         vectors = self._vectors(sentences)
         languages = {s.passage.language for s in sentences}
-        words = [fold(w) for w in question_words(question, self.lexicon, languages)]
+        asked_in = detect_language(question)
+        own = [fold(w) for w in content_words(question)]
+        crossing = [fold(w) for w in question_words(question, self.lexicon, languages)]
+        # a sentence in the question's language is read with the question's own words only;
+        # one in another language with their translations too, and names spelt apart
+        apart = np.array([s.passage.language != asked_in for s in sentences])
         texts = [s.text for s in sentences]
+        overlap, weighted = np.zeros(len(texts)), np.zeros(len(texts))
+        for cross, asked in ((False, own), (True, crossing)):
+            rows = np.flatnonzero(apart == cross)
+            chosen = [texts[i] for i in rows]
+            overlap[rows] = [word_overlap(asked, t, cross) for t in chosen]
+            weighted[rows] = weighted_overlap(asked, chosen, cross)
         return Evidence(
             dense=vectors @ q,
-            overlap=np.array([word_overlap(words, t) for t in texts]),
-            weighted=weighted_overlap(words, texts),
+            overlap=overlap,
+            weighted=weighted,
             vectors=vectors,
             question=q,
         )

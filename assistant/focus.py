@@ -106,8 +106,9 @@ _ASKS = {
     Wanted.NUMBER: re.compile(rf"(?<!\w)(?:{_alternatives(_phrases('asks_number'))})(?!\w)"),
 }
 _MONTHS = _alternatives(_words("months"))
-#: A date ("10. Januar", "January 10"), a year (1000-2099, "1970er"), a month or weekday as a word of its own (not "Januar-Proteste"),
-#: a day of the month ("am 11."), or a word that names a time.
+#: A date ("10. Januar", "January 10"), a year (1000-2099, "1970er"), a month or weekday as
+#: a word of its own (not "Januar-Proteste"), a day of the month ("am 11."), or a word that
+#: names a time.
 _TIME = re.compile(
     rf"(?<![\w.,])\d{{1,2}}\.? ?(?:{_MONTHS})(?![\w-])|(?<![\w-])(?:{_MONTHS}) \d{{1,2}}(?!\d)"
     rf"|(?<![\w.,])(?:1\d{{3}}|20\d{{2}})(?:er|s)?(?![\w.,]\d)"
