@@ -117,7 +117,11 @@ _TIME = re.compile(
     rf"|(?<!\w)(?:{_alternatives(_words('time_words'))})(?!\w)",
     re.IGNORECASE,
 )
-_NUMBER = re.compile(rf"\d|(?<!\w)(?:{_alternatives(_words('numbers'))})", re.IGNORECASE)
+#: A digit, or a number word, also at the start of a compound ("zweitägigen"), but not an
+#: ordinal ("zweitens", "dritte").
+_NUMBER = re.compile(
+    rf"\d|(?<!\w)(?:{_alternatives(_words('numbers'))})(?!tens\b|te[nrsm]?\b)", re.IGNORECASE
+)
 
 
 def wanted(question: str) -> Wanted | None:

@@ -38,6 +38,7 @@ def test_what_a_question_asks_for(question: str, kind: Wanted | None) -> None:
         ("Im Jahr 2010 starben 40.000 Menschen.", True, True),
         ("ABC schloss in den 1970er-Jahren den Übergang ab.", True, False),
         ("Die Türkei versuchte, „Soft Power“ einzusetzen.", False, False),
+        ("Zweitens hält er es für wichtig, in Russland zu studieren.", False, False),  # ordinal
     ],
 )
 def test_a_sentence_holds_a_time_or_a_number(text: str, time: bool, number: bool) -> None:
