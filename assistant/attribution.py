@@ -16,9 +16,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from assistant.chunking import Span
-from assistant.text import ATTRIBUTING, OPENING_QUOTES, SAYING, STOPWORDS, WORD, skeleton
+from assistant.text import ATTRIBUTING, CAPITAL, OPENING_QUOTES, SAYING, STOPWORDS, WORD, skeleton
 
-_CAPITALISED = re.compile(r"[A-ZÀ-ÖØ-ÞĀ-Ž][\w-]*")
+_CAPITALISED = re.compile(rf"[{CAPITAL}][\w-]*")
 #: A quotation not closed within this many characters is a stray mark, not a quotation.
 MAX_QUOTE_CHARS = 2000
 
