@@ -30,8 +30,7 @@ from assistant import prompts
 from assistant.attribution import Speaker, attributions, person_key, quotations
 from assistant.chunking import MIN_QUOTED_CHARS, split_sentences
 from assistant.lexicon import Lexicon
-from assistant.loading import detect_language
-from assistant.retrieval import content_words, fold, question_words
+from assistant.retrieval import content_words, fold, question_language, question_words
 from assistant.text import (
     BOILERPLATE,
     OPINION,
@@ -47,6 +46,8 @@ from assistant.types import Answer, Citation, Passage
 
 #: Finds stored sentence vectors by (doc id, start, end), e.g. ``Store.sentence_vectors``.
 SentenceVectorLookup = Callable[[Sequence[tuple[str, int, int]]], Mapping[tuple, np.ndarray]]
+#: Keeps sentence vectors encoded at question time, e.g. ``Store.keep_sentence_vectors``.
+SentenceVectorKeeper = Callable[[Mapping[tuple[str, int, int], np.ndarray]], None]
 #: A document's text by its id, e.g. ``Store.document_text`` (empty when unknown).
 DocumentLookup = Callable[[str], str]
 
@@ -182,18 +183,25 @@ def word_overlap(question_words: Sequence[str], text: str) -> float:
     return sum(matches) / len(matches) if matches else 0.0
 
 
-def weighted_overlap(question_words: Sequence[str], texts: Sequence[str]) -> np.ndarray:
-    """Word overlap of each text, each question word weighted by its rarity among the texts.
+def weighted_overlap(
+    question_words: Sequence[str],
+    texts: Sequence[str],
+    matches: Sequence[Sequence[float]] | None = None,
+) -> np.ndarray:
+    """Word overlap of each text, each question word weighted by its rarity among the texts
+    (``matches``: ``word_matches`` of each text, when already known).
 
     A word that most candidate sentences share (the topic) tells them apart less than one
     only a few hold (inverse document frequency over the candidates).
     """
     if not question_words or not texts:
         return np.zeros(len(texts))
-    matches = np.array([word_matches(question_words, t) for t in texts])
-    holders = (matches > 0.6).sum(axis=0)
+    if matches is None:
+        matches = [word_matches(question_words, t) for t in texts]
+    table = np.array(matches)
+    holders = (table > 0.6).sum(axis=0)
     rarity = np.log((len(texts) + 1) / (holders + 0.5))
-    return np.asarray(matches @ rarity / rarity.sum())
+    return np.asarray(table @ rarity / rarity.sum())
 
 
 @dataclass(frozen=True)
@@ -231,12 +239,14 @@ class ExtractiveAnswerer:
         keep_ratio: float = 0.5,
         duplicate_similarity: float = 0.9,
         sentence_vectors: SentenceVectorLookup | None = None,
+        keep_vectors: SentenceVectorKeeper | None = None,
         documents: DocumentLookup | None = None,
         lexicon: Lexicon | None = None,
     ) -> None:
         self.embedder = embedder
         self.lexicon = lexicon
         self.sentence_vectors = sentence_vectors
+        self.keep_vectors = keep_vectors
         self.documents = documents
         #: Answers already given in this conversation: their sentences are not quoted again.
         self.said: tuple[str, ...] = ()
@@ -346,10 +356,11 @@ class ExtractiveAnswerer:
         languages = {s.passage.language for s in sentences}
         words = [fold(w) for w in question_words(question, self.lexicon, languages)]
         texts = [s.text for s in sentences]
+        matches = [word_matches(words, t) for t in texts]  # the costly part: once per text
         return Evidence(
             dense=vectors @ q,
-            overlap=np.array([word_overlap(words, t) for t in texts]),
-            weighted=weighted_overlap(words, texts),
+            overlap=np.array([sum(m) / len(m) if m else 0.0 for m in matches]),
+            weighted=weighted_overlap(words, texts, matches),
             vectors=vectors,
             question=q,
         )
@@ -367,7 +378,7 @@ class ExtractiveAnswerer:
         return evidence.confidence(), evidence.vectors
 
     def _vectors(self, sentences: Sequence[Sentence]) -> np.ndarray:
-        """Sentence vectors: stored at ingest where known, encoded now otherwise."""
+        """Sentence vectors: stored where known, encoded now (and kept) otherwise."""
         keys = [(s.passage.doc_id, s.start, s.end) for s in sentences]
         known = self.sentence_vectors(keys) if self.sentence_vectors else {}
         missing = [i for i, key in enumerate(keys) if key not in known]
@@ -375,11 +386,13 @@ class ExtractiveAnswerer:
             return np.stack([known[key] for key in keys])
         encoded = self.embedder.encode_documents([sentences[i].text for i in missing])
         fresh = dict(zip(missing, encoded, strict=True))
+        if self.keep_vectors:
+            self.keep_vectors({keys[i]: vector for i, vector in fresh.items()})
         return np.stack([fresh[i] if i in fresh else known[key] for i, key in enumerate(keys)])
 
     def threshold_for(self, question: str, passage_language: str | None) -> float:
         """Scores run lower across languages, so each case has its calibrated threshold."""
-        same = passage_language is not None and detect_language(question) == passage_language
+        same = passage_language is not None and question_language(question) == passage_language
         return self.threshold if same else self.crosslingual_threshold
 
     def _select(self, scores: np.ndarray, vectors: np.ndarray) -> list[int]:

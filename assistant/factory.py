@@ -227,6 +227,7 @@ def build_answerer(
         threshold=settings.abstain_threshold,
         crosslingual_threshold=settings.abstain_threshold_crosslingual,
         sentence_vectors=store.sentence_vectors,
+        keep_vectors=store.keep_sentence_vectors,
         documents=store.document_text,
         lexicon=build_lexicon(settings),
     )

@@ -27,7 +27,7 @@ import os
 import sqlite3
 import threading
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import astuple, dataclass, replace
 from datetime import UTC, datetime
@@ -527,13 +527,10 @@ class Store:
     @_locked
     def dense(self, vector: Sequence[float], k: int) -> list[tuple[str, float]]:
         """Nearest chunks to a query vector: (chunk id, cosine similarity), best first."""
-        count = self.collection.count()
-        if count == 0:
-            return []
+        # no count() first: it costs as much as the query, and Chroma returns fewer (or
+        # none) when the collection holds fewer than k
         result = self.collection.query(
-            query_embeddings=[[float(x) for x in vector]],
-            n_results=min(k, count),
-            include=["distances"],
+            query_embeddings=[[float(x) for x in vector]], n_results=k, include=["distances"]
         )
         return [(i, 1.0 - d) for i, d in zip(result["ids"][0], result["distances"][0], strict=True)]
 
@@ -614,6 +611,22 @@ class Store:
             for start, end, blob in rows:
                 found[(doc_id, start, end)] = np.frombuffer(blob, dtype="<f4")
         return found
+
+    @_locked
+    def keep_sentence_vectors(self, vectors: Mapping[tuple[str, int, int], np.ndarray]) -> None:
+        """Store sentence vectors the answerer encoded when asked, by (doc id, start, end),
+        so the next question reading them encodes nothing; a document removed meanwhile
+        gets none. A failed write only costs the next question the encoding again."""
+        rows = [(d, s, e, v.astype("<f4").tobytes(), d) for (d, s, e), v in vectors.items()]
+        try:
+            with self.db:
+                self.db.executemany(
+                    'INSERT OR IGNORE INTO sentence_vectors (doc_id, start, "end", vector)'
+                    " SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM documents WHERE doc_id = ?)",
+                    rows,
+                )
+        except sqlite3.OperationalError as exc:  # a full or read-only disk: answer anyway
+            log.warning("sentence vectors not kept (%s)", exc)
 
     @_locked
     def disagreements(self) -> list[Problem]:
