@@ -156,13 +156,14 @@ class Settings(BaseSettings):
         description="Let URL ingestion fetch loopback, private and link-local addresses "
         "(an intranet); off, such addresses are refused (server-side request forgery).",
     )
-    sentence_vectors: Literal["pooled", "ingest", "lazy"] = Field(
-        "pooled",
-        description="How the answerer's sentence vectors are made: pooled (each sentence is "
-        "embedded once at ingest and a chunk's vector is pooled from its sentences': one "
-        "encoder pass), ingest (chunks and sentences embedded apart: about twice the text), "
-        "lazy (chunks only at ingest; a sentence is embedded when a question first reads it, "
-        "then kept). true/false are read as ingest/lazy.",
+    sentence_vectors: Literal["lazy", "ingest", "pooled"] = Field(
+        "lazy",
+        description="How the answerer's sentence vectors are made: lazy (chunks only at "
+        "ingest; a sentence is embedded when a question first reads it, then kept), ingest "
+        "(chunks and sentences embedded apart at ingest: about twice the text), pooled (each "
+        "sentence embedded once at ingest, a chunk's vector pooled from its sentences': "
+        "fastest ingest, lower English retrieval; docs/benchmarks.md). true/false are read "
+        "as ingest/lazy.",
     )
 
     @field_validator("sentence_vectors", mode="before")

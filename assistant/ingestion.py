@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 #: progress(done, total, what): called as work advances (files read, or texts embedded).
 Progress = Callable[[int, int, str], None]
-SentenceMode = Literal["pooled", "ingest", "lazy"]
+SentenceMode = Literal["lazy", "ingest", "pooled"]
 #: ``what`` of the embedding progress: chunks and quotable sentences, in length order.
 EMBEDDING = "embedding"
 
@@ -81,9 +81,9 @@ class Ingestor:
     batch_chunks: int = 256
     #: texts per encoder call: the unit of the embedding progress
     embed_slice: int = 32
-    #: pooled: chunk vectors pooled from sentence vectors (one pass); ingest: chunks and
-    #: sentences encoded apart; lazy: sentences encoded when a question first reads them
-    sentence_vectors: SentenceMode = "pooled"
+    #: lazy: sentences encoded when a question first reads them; ingest: chunks and
+    #: sentences encoded apart; pooled: chunk vectors pooled from sentence vectors
+    sentence_vectors: SentenceMode = "lazy"
     limits: Limits = field(default_factory=Limits)
     #: Time and memory of loading one file in a worker process; None: in this process.
     budget: Budget | None = field(default_factory=Budget)

@@ -16,7 +16,7 @@ characters for German and English questions, and the lexicon lifts English hit@1
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -28,7 +28,7 @@ from pydantic import ConfigDict
 
 from assistant.lexicon import Lexicon
 from assistant.loading import detect_language
-from assistant.store import Store
+from assistant.store import LexicalIndex, Store
 from assistant.text import STOPWORDS, WORD
 from assistant.types import Passage
 
@@ -38,6 +38,8 @@ if TYPE_CHECKING:
 #: Most translations of one word or phrase a question is expanded with (see the
 #: lexicon's ordering; measured in docs/benchmarks.md).
 TRANSLATIONS = 8
+#: Most chunks the terms of one lexical query may match together (see ``within``).
+ROW_BUDGET = 5000
 
 
 def content_words(text: str) -> list[str]:
@@ -96,13 +98,54 @@ def stems(words: Sequence[str], min_length: int = 8, cut: int = 3) -> list[str]:
     return list(dict.fromkeys([*words, *(w[:-cut] for w in words if len(w) >= min_length)]))
 
 
+def query_terms(words: Sequence[str], index: str) -> list[str]:
+    """The terms an index is asked for (trigram: words of 3+ characters, and the stems of
+    long words)."""
+    return stems([w for w in words if len(w) >= 3]) if index == "trigram" else list(words)
+
+
+def any_of(terms: Sequence[str]) -> str:
+    """An FTS5 MATCH expression that ORs the terms, each a quoted phrase."""
+    return " OR ".join('"' + w.replace('"', '""') + '"' for w in terms)
+
+
 def fts_query(words: Sequence[str], index: str) -> str:
-    """An FTS5 MATCH expression that ORs the words (trigram: words of 3+ characters, and
-    the stems of long words)."""
-    usable = [w for w in words if len(w) >= 3] if index == "trigram" else list(words)
-    if index == "trigram":
-        usable = stems(usable)
-    return " OR ".join('"' + w.replace('"', '""') + '"' for w in usable)
+    """An FTS5 MATCH expression that ORs the words (see ``query_terms``)."""
+    return any_of(query_terms(words, index))
+
+
+def term_groups(words: Sequence[str], found: Mapping[str, Sequence[str]]) -> list[list[str]]:
+    """Per question word: the word, then the translations of the word and of the phrases
+    holding it, best translation first."""
+    return [
+        list(dict.fromkeys([w, *(t for p, ts in found.items() if w in p.split() for t in ts)]))
+        for w in words
+    ]
+
+
+def within(groups: Sequence[Sequence[str]], rows: Mapping[str, int], budget: int) -> list[str]:
+    """Terms of the groups whose matches add up to at most ``budget`` chunks: the first
+    term of every group, then the second, ..., groups with the rarest terms first (at least
+    one term). Terms that match nothing are left out: they change no score.
+
+    BM25 scores every chunk an OR-query matches, so a term found in thousands of chunks
+    costs that many scorings while its weight (inverse document frequency) is low; taking
+    the groups in turn keeps every question word asked, in its best translations first,
+    rather than only the rarest translations of one word (figures in docs/benchmarks.md).
+    """
+    live = [[t for t in g if rows.get(t, 0) > 0] for g in groups]
+    live = sorted((g for g in live if g), key=lambda g: min(rows[t] for t in g))
+    kept: dict[str, None] = {}
+    total = 0
+    for rank in range(max(map(len, live), default=0)):
+        for term in (g[rank] for g in live if rank < len(g)):
+            if term in kept:
+                continue
+            if kept and total + rows[term] > budget:
+                return list(kept)
+            kept[term] = None
+            total += rows[term]
+    return list(kept)
 
 
 @dataclass(frozen=True)
@@ -143,8 +186,11 @@ class HybridSearcher:
         depth: int = 50,
         lexicon: Lexicon | None = None,
         translations: int = TRANSLATIONS,
+        row_budget: int = ROW_BUDGET,
     ) -> None:
         self.store = store
+        #: most chunks one lexical query may match (0: no limit); see ``within``
+        self.row_budget = row_budget
         self.translations = translations
         self.embedder = embedder
         self.fusion = fusion or Fusion()
@@ -181,13 +227,21 @@ class HybridSearcher:
     def _rankings(
         self, terms: tuple[list[str], dict[str, list[str]]], vector: Sequence[float]
     ) -> dict[str, Any]:
-        words, found = terms
-        lexical = list(dict.fromkeys([*words, *(t for ts in found.values() for t in ts)]))
+        groups = term_groups(*terms)
         return {
             "dense": self.store.dense(vector, self.depth),
-            "words": self.store.lexical(fts_query(lexical, "words"), self.depth, "words"),
-            "trigram": self.store.lexical(fts_query(lexical, "trigram"), self.depth, "trigram"),
+            "words": self._lexical(groups, "words"),
+            "trigram": self._lexical(groups, "trigram"),
         }
+
+    def _lexical(self, groups: list[list[str]], index: LexicalIndex) -> list[tuple[str, float]]:
+        """BM25 ranking of the question's words (and translations) in one index: all of
+        them, or in a large index those within the row budget (see ``within``)."""
+        asked = [query_terms(g, index) for g in groups]
+        terms = list(dict.fromkeys(t for g in asked for t in g))
+        if self.row_budget:
+            terms = within(asked, self.store.term_rows(terms, index), self.row_budget)
+        return self.store.lexical(any_of(terms), self.depth, index)
 
     def _coverage(self, terms: tuple[list[str], dict[str, list[str]]]) -> float:
         """Share of the question's words that are indexed, as they are or translated (by

@@ -555,6 +555,29 @@ class Store:
         return [(r[0], float(r[1])) for r in rows]
 
     @_locked
+    def term_rows(self, terms: Sequence[str], index: LexicalIndex) -> dict[str, int]:
+        """About how many chunks each query term (a word or phrase) matches, read from the
+        word index's vocabulary (a lookup, not a search): for the word index, the fewest
+        chunks any of its words is in; for the trigram index, which matches inside words,
+        the chunks holding a word that starts with it (counting the trigram index's own
+        vocabulary would read the long lists of common trigrams: slower than the search)."""
+        self._fresh()
+        out = {}
+        for term in terms:
+            counts = [self._word_rows(w, prefix=index == "trigram") for w in _words(term)]
+            out[term] = min(counts, default=0)
+        return out
+
+    def _word_rows(self, word: str, *, prefix: bool) -> int:
+        if not prefix:
+            sql, args = "SELECT doc FROM fts_words_vocab WHERE term = ?", [word]
+        else:
+            sql = "SELECT sum(doc) FROM fts_words_vocab WHERE term >= ? AND term < ?"
+            args = [word, word + "\U0010ffff"]
+        row = self.db.execute(sql, args).fetchone()
+        return int(row[0] or 0) if row else 0
+
+    @_locked
     def lexical_coverage(self, words: Sequence[str]) -> float:
         """Share of the words that occur in the indexed text (0 when there are none)."""
         if not words:
@@ -660,3 +683,13 @@ class Store:
             for r in counted
         ]
         return sorted(problems, key=str)
+
+
+def _words(term: str) -> list[str]:
+    """A query term's words as the word index stores them (unicode61, no diacritics)."""
+    import re
+    import unicodedata
+
+    decomposed = unicodedata.normalize("NFKD", term.lower())
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return re.findall(r"[^\W_]+", plain)
