@@ -560,11 +560,15 @@ class Store:
         word index's vocabulary (a lookup, not a search): for the word index, the fewest
         chunks any of its words is in; for the trigram index, which matches inside words,
         the chunks holding a word that starts with it (counting the trigram index's own
-        vocabulary would read the long lists of common trigrams: slower than the search)."""
+        vocabulary would read the long lists of common trigrams: slower than the search), at
+        least 1, since it may also match inside words (compounds) that do not start with it."""
         self._fresh()
         out = {}
         for term in terms:
-            counts = [self._word_rows(w, prefix=index == "trigram") for w in _words(term)]
+            if index == "trigram":
+                counts = [max(1, self._word_rows(w, prefix=True)) for w in _words(term)]
+            else:
+                counts = [self._word_rows(w, prefix=False) for w in _words(term)]
             out[term] = min(counts, default=0)
         return out
 
