@@ -546,10 +546,12 @@ class Store:
             return []
         self._fresh()
         table = f"fts_{index}"
+        # rank in the FTS table alone, score each row once, then join only the best k
+        # (joining first looked up every matching chunk: 2-3x slower at 100k chunks)
         rows = self.db.execute(
-            f"SELECT c.chunk_id, -bm25({table}) FROM {table} JOIN chunks c"
-            f" ON c.rowid = {table}.rowid WHERE {table} MATCH ? ORDER BY bm25({table})"
-            " LIMIT ?",
+            f"SELECT c.chunk_id, -r.score FROM (SELECT rowid, bm25({table}) AS score"
+            f" FROM {table} WHERE {table} MATCH ? ORDER BY score LIMIT ?) r"
+            " JOIN chunks c ON c.rowid = r.rowid ORDER BY r.score",
             (match, k),
         ).fetchall()
         return [(r[0], float(r[1])) for r in rows]
@@ -560,17 +562,15 @@ class Store:
         word index's vocabulary (a lookup, not a search): for the word index, the fewest
         chunks any of its words is in; for the trigram index, which matches inside words,
         the chunks holding a word that starts with it (counting the trigram index's own
-        vocabulary would read the long lists of common trigrams: slower than the search), at
-        least 1, since it may also match inside words (compounds) that do not start with it."""
+        vocabulary would read the long lists of common trigrams: slower than the search).
+        A trigram term no word starts with counts 0, though it may match inside a compound:
+        asking for such terms cost as much as the rest of the search (measured)."""
         self._fresh()
-        out = {}
-        for term in terms:
-            if index == "trigram":
-                counts = [max(1, self._word_rows(w, prefix=True)) for w in _words(term)]
-            else:
-                counts = [self._word_rows(w, prefix=False) for w in _words(term)]
-            out[term] = min(counts, default=0)
-        return out
+        prefix = index == "trigram"
+        return {
+            term: min((self._word_rows(w, prefix=prefix) for w in _words(term)), default=0)
+            for term in terms
+        }
 
     def _word_rows(self, word: str, *, prefix: bool) -> int:
         if not prefix:
