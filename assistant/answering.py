@@ -1,4 +1,4 @@
-"""Passages → Answer: the extractive answerer, and citation markers parsed back into data.
+"""Passages → Answer: the extractive answerer.
 
 The extractive answerer quotes the sentences of the retrieved passages that best answer the
 question: it ranks sentences by embedding similarity and (cross-lingual, character trigram)
@@ -18,31 +18,45 @@ from __future__ import annotations
 import bisect
 import copy
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
-from functools import lru_cache
 from itertools import pairwise
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from assistant import prompts
 from assistant.attribution import Speaker, attributions, person_key, quotations
 from assistant.chunking import MIN_QUOTED_CHARS, split_sentences
-from assistant.lexicon import Lexicon
-from assistant.retrieval import content_words, fold, question_language, question_words
+from assistant.citations import marker
+from assistant.lexicon import Lexicon, question_language, question_words
+from assistant.overlap import weighted_overlap, word_matches
 from assistant.text import (
     BOILERPLATE,
+    CAPITAL,
     OPINION,
     QUESTION_WORDS,
     QUOTE_MARKS,
     SAYING,
     STOPWORDS,
-    WORD,
+    content_words,
+    fold,
     quotes_for,
     words,
 )
-from assistant.types import Answer, Citation, Passage
+from assistant.tuning import (
+    ANSWER_PASSAGES,
+    CONFIDENCE_LEXICAL_WEIGHT,
+    CONTEXT_CHARS,
+    DUPLICATE_SIMILARITY,
+    KEEP_RATIO,
+    LEXICAL_WEIGHT,
+    RANK_BONUS,
+)
+from assistant.types import Answer, Citation, Event, Passage
+
+if TYPE_CHECKING:
+    from assistant.embedding import Embedder
 
 #: Finds stored sentence vectors by (doc id, start, end), e.g. ``Store.sentence_vectors``.
 SentenceVectorLookup = Callable[[Sequence[tuple[str, int, int]]], Mapping[tuple, np.ndarray]]
@@ -50,10 +64,6 @@ SentenceVectorLookup = Callable[[Sequence[tuple[str, int, int]]], Mapping[tuple,
 SentenceVectorKeeper = Callable[[Mapping[tuple[str, int, int], np.ndarray]], None]
 #: A document's text by its id, e.g. ``Store.document_text`` (empty when unknown).
 DocumentLookup = Callable[[str], str]
-
-_MARKER = re.compile(r"\s*\[(\d+)\]")
-#: How much of a document around the candidate sentences is read to find who speaks.
-CONTEXT_CHARS = 3000
 
 
 @dataclass(frozen=True)
@@ -108,7 +118,7 @@ def asks_opinions(question: str) -> bool:
 def full_names(question: str) -> list[str]:
     """Runs of two or more capitalised words after the question's first word ("Emmanuel
     Macron"): the persons (or things) a question names in full."""
-    runs = re.findall(r"(?<=\s)[A-ZÀ-ÖØ-ÞĀ-Ž][\w-]+(?:\s+[A-ZÀ-ÖØ-ÞĀ-Ž][\w-]+)+", question)
+    runs = re.findall(rf"(?<=\s)[{CAPITAL}][\w-]+(?:\s+[{CAPITAL}][\w-]+)+", question)
     return [r for r in runs if not all(w.lower() in STOPWORDS for w in r.split())]
 
 
@@ -144,66 +154,6 @@ def plain_words(text: str) -> str:
     return " ".join(words(text))
 
 
-@lru_cache(maxsize=1 << 16)
-def trigrams(word: str) -> frozenset[str]:
-    """Character trigrams of a word padded with spaces (names and cognates share many)."""
-    padded = f" {word} "
-    return frozenset(padded[i : i + 3] for i in range(len(padded) - 2))
-
-
-@lru_cache(maxsize=1 << 18)  # pure, and the same word pairs recur across sentences
-def word_similarity(a: str, b: str) -> float:
-    """Spelling similarity of two folded words (0..1): trigram Jaccard or shared prefix.
-
-    The shared prefix catches cognates across languages (experts/experten, visit/visite).
-    """
-    if a == b:
-        return 1.0
-    ga, gb = trigrams(a), trigrams(b)
-    jaccard = len(ga & gb) / len(ga | gb)
-    pairs = enumerate(zip(a, b, strict=False))
-    prefix = next((i for i, (x, y) in pairs if x != y), min(len(a), len(b)))
-    by_prefix = prefix / max(len(a), len(b)) if prefix >= 4 else 0.0
-    return max(jaccard, by_prefix)
-
-
-def word_matches(question_words: Sequence[str], text: str) -> list[float]:
-    """For each question word, how well the text's closest word spells it (0, or 0.4..1)."""
-    words = {fold(w) for w in WORD.findall(text)}
-    matches = []
-    for q in question_words:
-        best = max((word_similarity(q, w) for w in words), default=0.0)
-        matches.append(best if best >= 0.4 else 0.0)
-    return matches
-
-
-def word_overlap(question_words: Sequence[str], text: str) -> float:
-    """How much of the question's words the text holds, allowing near-spellings (0..1)."""
-    matches = word_matches(question_words, text)
-    return sum(matches) / len(matches) if matches else 0.0
-
-
-def weighted_overlap(
-    question_words: Sequence[str],
-    texts: Sequence[str],
-    matches: Sequence[Sequence[float]] | None = None,
-) -> np.ndarray:
-    """Word overlap of each text, each question word weighted by its rarity among the texts
-    (``matches``: ``word_matches`` of each text, when already known).
-
-    A word that most candidate sentences share (the topic) tells them apart less than one
-    only a few hold (inverse document frequency over the candidates).
-    """
-    if not question_words or not texts:
-        return np.zeros(len(texts))
-    if matches is None:
-        matches = [word_matches(question_words, t) for t in texts]
-    table = np.array(matches)
-    holders = (table > 0.6).sum(axis=0)
-    rarity = np.log((len(texts) + 1) / (holders + 0.5))
-    return np.asarray(table @ rarity / rarity.sum())
-
-
 @dataclass(frozen=True)
 class Evidence:
     """Per-sentence evidence: embedding similarity, plain and rarity-weighted word overlap."""
@@ -217,10 +167,12 @@ class Evidence:
     def confidence(self) -> np.ndarray:
         """How surely each sentence is on the question's topic (about 0..1).
 
-        Equal parts embedding and plain overlap: on xquad-dev this separates answerable
-        from unanswerable questions better than the relevance used to pick sentences.
+        Embedding and plain overlap (``CONFIDENCE_LEXICAL_WEIGHT``): on xquad-dev this
+        separates answerable from unanswerable questions better than the relevance used to
+        pick sentences.
         """
-        return 0.5 * self.dense + 0.5 * self.overlap
+        w = CONFIDENCE_LEXICAL_WEIGHT
+        return (1 - w) * self.dense + w * self.overlap
 
 
 class ExtractiveAnswerer:
@@ -228,16 +180,16 @@ class ExtractiveAnswerer:
 
     def __init__(
         self,
-        embedder: Any,
+        embedder: Embedder,
         *,
         max_sentences: int = 3,
         threshold: float = 0.35,
         crosslingual_threshold: float = 0.20,
-        passages_considered: int = 5,
-        lexical_weight: float = 0.7,
-        rank_bonus: float = 0.05,
-        keep_ratio: float = 0.5,
-        duplicate_similarity: float = 0.9,
+        passages_considered: int = ANSWER_PASSAGES,
+        lexical_weight: float = LEXICAL_WEIGHT,
+        rank_bonus: float = RANK_BONUS,
+        keep_ratio: float = KEEP_RATIO,
+        duplicate_similarity: float = DUPLICATE_SIMILARITY,
         sentence_vectors: SentenceVectorLookup | None = None,
         keep_vectors: SentenceVectorKeeper | None = None,
         documents: DocumentLookup | None = None,
@@ -290,6 +242,10 @@ class ExtractiveAnswerer:
         chosen = self._select(relevance, evidence.vectors)
         chosen.sort(key=lambda i: (sentences[i].rank, sentences[i].start))
         return _cite(question, [sentences[i] for i in chosen], passages)
+
+    def stream(self, question: str, passages: Sequence[Passage]) -> Iterator[Event]:
+        """The answer at once: nothing is written token by token."""
+        yield self.answer(question, passages)
 
     def excluding(self, said: Sequence[str]) -> ExtractiveAnswerer:
         """The same answerer, not quoting again what these earlier answers quoted."""
@@ -372,11 +328,6 @@ class ExtractiveAnswerer:
         prior = self.rank_bonus / (np.array([s.rank for s in sentences]) + 1)
         return (1 - w) * evidence.dense + w * evidence.weighted + prior
 
-    def score(self, question: str, sentences: Sequence[Sentence]) -> tuple[np.ndarray, np.ndarray]:
-        """Confidence of each sentence (what the thresholds apply to), and sentence vectors."""
-        evidence = self.evidence(question, sentences)
-        return evidence.confidence(), evidence.vectors
-
     def _vectors(self, sentences: Sequence[Sentence]) -> np.ndarray:
         """Sentence vectors: stored where known, encoded now (and kept) otherwise."""
         keys = [(s.passage.doc_id, s.start, s.end) for s in sentences]
@@ -418,7 +369,7 @@ def _cite(
         Citation(n, s.passage, s.text, s.start, s.end) for n, s in enumerate(sentences, 1)
     )
     if not who_said:
-        text = " ".join(f"{balanced(s.text)} [{n}]" for n, s in enumerate(sentences, 1))
+        text = " ".join(f"{balanced(s.text)} {marker(n)}" for n, s in enumerate(sentences, 1))
         return Answer(question, text, citations, passages=tuple(passages))
     citations = tuple(
         replace(c, speaker=person.name) if person else c
@@ -428,24 +379,6 @@ def _cite(
     for n, (s, person) in enumerate(zip(sentences, who_said, strict=True), 1):
         opening, closing = quotes_for(s.passage.language)
         quote = f"{opening}{balanced(spoken(s.text)).strip(QUOTE_MARKS + ' ')}{closing}"
-        lines.append(f"{person.name}: {quote} [{n}]" if person else f"{quote} [{n}]")
+        cited = f"{quote} {marker(n)}"
+        lines.append(f"{person.name}: {cited}" if person else cited)
     return Answer(question, "\n".join(lines), citations, passages=tuple(passages))
-
-
-def parse_citations(text: str, passages: Sequence[Passage]) -> tuple[str, list[int]]:
-    """Keep only markers ``[n]`` that point at a given passage (1-based) and renumber them
-    in order of first use; returns the new text and, per new number, the passage index."""
-    order: list[int] = []
-
-    def renumber(match: re.Match[str]) -> str:
-        index = int(match.group(1)) - 1
-        if not 0 <= index < len(passages):
-            # keep the neighbours apart: no glued words, no new marker made of the rest
-            before, after = text[match.start() - 1 : match.start()], text[match.end() :][:1]
-            apart = (before.strip() and after.isalnum()) or (before.isalnum() and after == "]")
-            return " " if apart else ""
-        if index not in order:
-            order.append(index)
-        return f" [{order.index(index) + 1}]"
-
-    return _MARKER.sub(renumber, text).strip(), order

@@ -16,9 +16,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from assistant.chunking import Span
-from assistant.text import ATTRIBUTING, OPENING_QUOTES, SAYING, STOPWORDS, WORD
+from assistant.text import ATTRIBUTING, CAPITAL, OPENING_QUOTES, SAYING, STOPWORDS, WORD
 
-_CAPITALISED = re.compile(r"[A-ZÀ-ÖØ-ÞĀ-Ž][\w-]*")
+_CAPITALISED = re.compile(rf"[{CAPITAL}][\w-]*")
 #: Transliterations of one name (German and English spellings of Russian names).
 _TRANSLITERATION = str.maketrans({"j": "y", "w": "v"})
 #: A quotation not closed within this many characters is a stray mark, not a quotation.

@@ -10,12 +10,12 @@ from conftest import CORPUS, XQUAD
 
 from assistant.answering import balanced, restates, spoken
 from assistant.attribution import person_key, quotations, speakers
-from assistant.chat import Conversation
 from assistant.chunking import split_sentences
 from assistant.config import Settings
+from assistant.conversation import Conversation
 from assistant.evaluation import squad_articles
 from assistant.factory import Assistant, build_assistant
-from assistant.retrieval import content_words, fold
+from assistant.text import content_words, fold
 from assistant.types import Answer
 
 ARTICLE = CORPUS / "tokayev-visit.de.txt"
