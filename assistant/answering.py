@@ -8,9 +8,12 @@ calibrated confidence (``Evidence.confidence``). It cannot say anything the arti
 say.
 
 A sentence that only restates the question is never quoted, nor one quoted before in the
-conversation. A question about what people think, expect or say gets a round of views: one
-sentence per person (``assistant.attribution``), the persons nearest the question first,
-each line opening with the speaker's name.
+conversation, nor one without the kind of thing the question asks for (a time for "when", a
+number for "how many": ``assistant.focus``). A question about what people think, expect or
+say gets a round of views: one sentence per person (``assistant.attribution``), the persons
+nearest the question first, each line opening with the speaker's name and their main point;
+a question about what one named person says is answered from their sentences only, and only
+when they hold the rest of the question ("What did Lukyanov say about China?" is declined).
 """
 
 from __future__ import annotations
@@ -25,12 +28,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from assistant import prompts
+from assistant import focus, prompts
 from assistant.attribution import Speaker, attributions, person_key, quotations
 from assistant.chunking import MIN_QUOTED_CHARS, split_sentences
 from assistant.citations import marker
-from assistant.lexicon import Lexicon, question_language, question_words
-from assistant.overlap import weighted_overlap, word_matches
+from assistant.lexicon import Lexicon, question_language, question_words, translations
+from assistant.overlap import weighted_overlap, word_matches, word_overlap
 from assistant.text import (
     BOILERPLATE,
     CAPITAL,
@@ -216,13 +219,17 @@ class ExtractiveAnswerer:
         asked = [fold(w) for w in content_words(question)]
         # a round of views reads every passage: each person may speak in another one
         considered = passages if asks_opinions(question) else passages[: self.passages_considered]
-        sentences = [
+        candidates = [
             s
             for s in candidate_sentences(considered)
             if not restates(asked, s.text) and not self._already_said(s.text)
         ]
-        if not sentences:
+        if not candidates:
             return Answer(question, prompts.ABSTAIN_NO_PASSAGES, abstained=True)
+        # a question asking when (how many) is answered only by a sentence with a time (number)
+        sentences = [s for s in candidates if focus.holds(s.text, focus.wanted(question))]
+        if not sentences:
+            return Answer(question, prompts.ABSTAIN, abstained=True, passages=tuple(passages))
         evidence = self.evidence(question, sentences)
         confidence = evidence.confidence()
         best = sentences[int(confidence.argmax())].passage
@@ -232,10 +239,18 @@ class ExtractiveAnswerer:
         if asks_opinions(question):
             who = self.speakers(sentences)
             names = {person_key(s.name) for s in who if s}
-            if not speaks(full_names(question), names):
+            named = names & {person_key(w) for w in asked}
+            # a fully named person who says nothing here ("Emmanuel Macron"); not checked when
+            # the question names one who does ("laut Lukjanow von Tokajews Besuch": German
+            # nouns are capitalised like names)
+            if not named and not speaks(full_names(question), names):
                 return Answer(question, prompts.ABSTAIN, abstained=True, passages=tuple(passages))
+            if named:  # what one person says: only their sentences
+                return self._said_by(question, named, sentences, who, evidence, passages)
             if names and not names & {person_key(w) for w in asked}:  # a round of views
-                chosen = self._by_person(relevance, evidence, who)
+                verbs = self.asked_verbs(question, sentences)
+                says = [any(word_matches(verbs, s.text)) for s in sentences]
+                chosen = self._by_person(relevance, evidence, who, says)
                 chosen.sort(key=lambda i: (sentences[i].rank, sentences[i].start))
                 quoted = [sentences[i] for i in chosen]
                 return _cite(question, quoted, passages, [who[i] for i in chosen])
@@ -284,11 +299,67 @@ class ExtractiveAnswerer:
         end = max(s.end for s in sentences) + CONTEXT_CHARS
         return text[start:end], start
 
+    def _said_by(
+        self,
+        question: str,
+        named: set[str],
+        sentences: Sequence[Sentence],
+        who: Sequence[Speaker | None],
+        evidence: Evidence,
+        passages: Sequence[Passage],
+    ) -> Answer:
+        """What the named person says about what the question asks: their sentences only,
+        and their confidence counts the question's other words (not the name, nor the verb
+        of saying: "What did Lukyanov say about China?" needs China in what he says)."""
+        mine = [i for i, w in enumerate(who) if w and person_key(w.name) in named]
+        about = [w for w in content_words(question) if person_key(w) not in named]
+        about = [w for w in about if w not in OPINION]
+        languages = {s.passage.language for s in sentences}
+        found = translations(question, about, self.lexicon, languages)
+        sounds = question_language(question) not in languages
+        if not found and sounds:
+            # words no dictionary translates: only those the passages spell tell anything
+            about = [w for w in about if any(self._spelled(fold(w), s.text) for s in sentences)]
+        if about:
+            words = [fold(w) for w in [*about, *(t for ts in found.values() for t in ts)]]
+            overlap = np.array([word_overlap(words, sentences[i].text, sounds) for i in mine])
+            confidence = replace(evidence, dense=evidence.dense[mine], overlap=overlap).confidence()
+            language = sentences[mine[int(confidence.argmax())]].passage.language
+            if confidence.max() < self.threshold_for(question, language):
+                return Answer(question, prompts.ABSTAIN, abstained=True, passages=tuple(passages))
+        # the sentences that hold the question's verb ("erwartet": „Erwartungen für …“) first
+        verbs = self.asked_verbs(question, sentences)
+        says = np.array([any(word_matches(verbs, sentences[i].text)) for i in mine])
+        relevance = self.relevance(evidence, sentences)[mine] + says
+        chosen = [mine[i] for i in self._select(relevance, evidence.vectors[mine])]
+        chosen.sort(key=lambda i: (sentences[i].rank, sentences[i].start))
+        return _cite(question, [sentences[i] for i in chosen], passages)
+
+    @staticmethod
+    def _spelled(word: str, text: str) -> bool:
+        """Whether the text holds the word or a near spelling of it (in any language)."""
+        return any(word_matches([word], text, sounds=True))
+
+    def asked_verbs(self, question: str, sentences: Sequence[Sentence]) -> list[str]:
+        """The question's words of thinking, expecting or saying, in the sentences' language
+        where the lexicon translates them (folded): "expect" → erwarten (not "expect" itself,
+        which spells like „Experte“)."""
+        verbs = [w for w in content_words(question) if w in OPINION]
+        languages = {s.passage.language for s in sentences}
+        found = translations(question, verbs, self.lexicon, languages)
+        return [fold(w) for w in [t for ts in found.values() for t in ts] or verbs]
+
     def _by_person(
-        self, scores: np.ndarray, evidence: Evidence, who: Sequence[Speaker | None]
+        self,
+        scores: np.ndarray,
+        evidence: Evidence,
+        who: Sequence[Speaker | None],
+        says: Sequence[bool],
     ) -> list[int]:
         """The persons whose sentences as a whole are nearest the question (at most
-        ``max_sentences``), each with their best sentence that says who speaks."""
+        ``max_sentences``), each with their main point: best a sentence that holds the
+        question's verb ("expect": „Erwartungen für Kernkraftwerke“), else one that says who
+        speaks, else the best."""
         people: dict[str, list[int]] = {}
         for i, speaker in enumerate(who):
             if speaker:
@@ -300,9 +371,11 @@ class ExtractiveAnswerer:
         }
         chosen = []
         for name in sorted(people, key=lambda n: -nearness[n])[: self.max_sentences]:
-            idx = people[name]
-            reported = [i for i in idx if who[i].reported] or idx  # type: ignore[union-attr]
-            chosen.append(max(reported, key=lambda i: scores[i]))
+            best = max(
+                people[name],
+                key=lambda i: (says[i], who[i].reported, scores[i]),  # type: ignore[union-attr]
+            )
+            chosen.append(best)
         return chosen
 
     def evidence(self, question: str, sentences: Sequence[Sentence]) -> Evidence:
@@ -310,13 +383,24 @@ class ExtractiveAnswerer:
         q = self.embedder.encode_queries([question])[0]
         vectors = self._vectors(sentences)
         languages = {s.passage.language for s in sentences}
-        words = [fold(w) for w in question_words(question, self.lexicon, languages)]
+        asked_in = question_language(question)
+        own = [fold(w) for w in content_words(question)]
+        crossing = [fold(w) for w in question_words(question, self.lexicon, languages)]
+        # a sentence in the question's language is read with the question's own words only;
+        # one in another language with their translations too, and names spelt apart
+        apart = np.array([s.passage.language != asked_in for s in sentences])
         texts = [s.text for s in sentences]
-        matches = [word_matches(words, t) for t in texts]  # the costly part: once per text
+        overlap, weighted = np.zeros(len(texts)), np.zeros(len(texts))
+        for cross, asked in ((False, own), (True, crossing)):
+            rows = np.flatnonzero(apart == cross)
+            chosen = [texts[i] for i in rows]
+            matches = [word_matches(asked, t, cross) for t in chosen]  # once per text
+            overlap[rows] = [sum(m) / len(m) if m else 0.0 for m in matches]
+            weighted[rows] = weighted_overlap(asked, chosen, cross, matches)
         return Evidence(
             dense=vectors @ q,
-            overlap=np.array([sum(m) / len(m) if m else 0.0 for m in matches]),
-            weighted=weighted_overlap(words, texts, matches),
+            overlap=overlap,
+            weighted=weighted,
             vectors=vectors,
             question=q,
         )

@@ -218,13 +218,14 @@ def translations(
     limit: int = TRANSLATIONS,
 ) -> dict[str, list[str]]:
     """Translations of the question's words and of runs of them (phrase → at most ``limit``
-    words), when the question's language is not among the articles' ``languages`` and the
-    lexicon translates it into one of them; otherwise none."""
+    words), when the lexicon translates the question's language into another language among
+    the articles' ``languages`` (also when articles in the question's language sit beside
+    them: an English article must not hide the German ones' words); otherwise none."""
     if lexicon is None or not lexicon.available:
         return {}
     source = question_language(question)
     pair = set(lexicon.languages())
-    if source not in pair or source in languages or not pair & set(languages):
+    if source not in pair or not (pair - {source}) & set(languages):
         return {}
     return lexicon.expand(words, source, limit)
 

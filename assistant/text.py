@@ -171,3 +171,18 @@ def fold(word: str) -> str:
     """A word as the word index stores it: lower case, no diacritics."""
     decomposed = unicodedata.normalize("NFKD", word.lower())
     return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+#: Spellings of one sound across transliterations (Russian ч: tsch, tch, ch; ш: sch, sh).
+_SPELLINGS = (("tsch", "ch"), ("tch", "ch"), ("sch", "s"), ("sh", "s"), ("ph", "f"), ("x", "ks"))
+_SOUNDS = str.maketrans({"c": "k", "q": "k", "z": "s", "w": "v", "j": "k"})
+
+
+def skeleton(word: str) -> str:
+    """The consonants of a folded word as its transliterations share them, doubles made one:
+    Kasachstan, Kazakhstan and Kazajistan are all ``kskstn``, Putin and Poutine ``ptn``,
+    Lukjanow, Lukyanov and Loukianov ``lknv``."""
+    for spelling, sound in _SPELLINGS:
+        word = word.replace(spelling, sound)
+    kept = [c for c in word.translate(_SOUNDS) if c.isalpha() and c not in "aeiouyh"]
+    return "".join(c for i, c in enumerate(kept) if i == 0 or c != kept[i - 1])
