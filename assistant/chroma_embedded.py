@@ -217,13 +217,10 @@ class EmbeddedChroma:
 
 def nearest(collection: Any, vector: Sequence[float], k: int) -> list[tuple[str, float]]:
     """The ``k`` nearest entries of a Chroma collection: (id, cosine similarity)."""
-    count = collection.count()
-    if count == 0:
-        return []
+    # no count() first: it costs as much as the query, and Chroma returns fewer (or none)
+    # when the collection holds fewer than k
     result = collection.query(
-        query_embeddings=[[float(x) for x in vector]],
-        n_results=min(k, count),
-        include=["distances"],
+        query_embeddings=[[float(x) for x in vector]], n_results=k, include=["distances"]
     )
     return [(i, 1.0 - d) for i, d in zip(result["ids"][0], result["distances"][0], strict=True)]
 

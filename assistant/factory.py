@@ -235,6 +235,7 @@ def build_answerer(
         crosslingual_threshold=settings.abstain_threshold_crosslingual,
         passages_considered=settings.answer_passages,
         sentence_vectors=store.sentence_vectors,
+        keep_vectors=store.keep_sentence_vectors,
         documents=store.document_text,
         lexicon=build_lexicon(settings),
     )

@@ -27,7 +27,7 @@ import fcntl
 import logging
 import os
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import wraps
 from pathlib import Path
@@ -270,6 +270,11 @@ class Store:
         """Stored unit vectors of sentences, by (doc id, start, end); unknown keys are absent."""
         return self.manifest.sentence_vectors(keys)
 
+    def keep_sentence_vectors(self, vectors: Mapping[tuple[str, int, int], np.ndarray]) -> None:
+        """Store sentence vectors the answerer encoded when asked (lazy mode), so the next
+        question reading them encodes nothing (see ``Manifest.keep_sentence_vectors``)."""
+        self.manifest.keep_sentence_vectors(vectors)
+
     def chunk_ids(self) -> list[str]:
         """Every chunk id in the manifest, in insertion order."""
         return self.manifest.chunk_ids()
@@ -418,6 +423,13 @@ class Store:
         with self.manifest.lock:
             self._fresh()
             return self.manifest.coverage(words)
+
+    def term_rows(self, terms: Sequence[str], index: LexicalIndex) -> dict[str, int]:
+        """About how many chunks each query term matches in an index (see
+        ``Manifest.term_rows``): a lookup in the word vocabulary, not a search."""
+        with self.manifest.lock:
+            self._fresh()
+            return self.manifest.term_rows(terms, index)
 
     def disagreements(self) -> list[Problem]:
         """What the dense index, the lexical indexes and the manifest disagree on."""

@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         store = Store(root / "index", "hash", encoder=HashEncoder()).open()
-        ingestor = Ingestor(store, store.encoder, sentence_vectors=False)
+        ingestor = Ingestor(store, store.encoder, sentence_vectors="lazy")
         ingestor.ingest([folder(root, "warm-up", range(20))])  # Chroma's first write is slow
         held, rows = 20, []  # documents indexed, (size, ms per file)
         for size in sorted(args.sizes):

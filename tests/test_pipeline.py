@@ -131,7 +131,7 @@ def test_an_index_built_with_another_model_is_refused(tmp_path: Path):
 
 
 def test_ingest_progress_counts_files_read_then_texts_embedded(assistant, corpus_dir: Path):
-    assistant.ingestor.embed_slice = 8  # small slices, so the corpus shows several steps
+    assistant.ingestor.embed_slice = 2  # small slices, so the corpus (6 chunks) shows steps
     events: list[tuple] = []
     report = assistant.ingest(
         [corpus_dir],
