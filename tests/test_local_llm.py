@@ -27,6 +27,7 @@ from assistant.local_model import (
     Runtime,
     assemble,
     find_parts,
+    load_server,
     loaded,
     model_path,
     verify,
@@ -103,6 +104,9 @@ def test_markers_become_citations_and_an_invented_9_is_dropped(index: Path, embe
     chunks = list(chat.stream(repeat))
     raw = "".join(c.text for c in chunks)
     assert len(chunks) > 1 and "[1]" in raw and "[9]" in raw  # streamed, as asked
+    timings = load_server(chat.runtime).timings  # llama.cpp's account, for the benchmark
+    assert timings is not None and timings.generated_tokens >= len(chunks) - 1
+    assert timings.prompt_tokens + timings.cached_tokens > 20 and timings.prompt_ms > 0
     answer = resolve("Wer ist Lukjanow?", raw, given, scorer)
     assert "[9]" not in answer.text and "[1]" in answer.text
     assert [c.n for c in answer.citations] == [1]
