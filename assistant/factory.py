@@ -26,8 +26,10 @@ from assistant.retrieval import HybridSearcher, PassageRetriever
 from assistant.store import Store
 from assistant.types import Answer, Article, DocumentInfo, Passage
 
-#: Sentences the local answerer's model reads (each with one neighbour either side).
-EVIDENCE_SENTENCES = 6
+#: Sentences the local answerer's model reads, best first, and the neighbours either side
+#: of each: every prompt token costs time before the first answer token on a CPU.
+EVIDENCE_SENTENCES = 3
+EVIDENCE_CONTEXT = 0
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
@@ -237,6 +239,7 @@ def build_answerer(
         # reads these sentences only (with their neighbours), not whole passages
         evidence = copy.copy(extractive)
         evidence.max_sentences, evidence.keep_ratio = EVIDENCE_SENTENCES, 0.3
+        evidence.best_first = True
     return build_llm(settings, embedder, fallback=extractive, evidence=evidence)
 
 
@@ -294,7 +297,9 @@ def build_llm(
         crosslingual_threshold=settings.support_threshold_crosslingual,
     )
     errors = transport_errors(settings.answerer)
-    answerer = LLMAnswerer(model, scorer, fallback=fallback, errors=errors, evidence=evidence)
+    answerer = LLMAnswerer(
+        model, scorer, fallback=fallback, errors=errors, evidence=evidence, context=EVIDENCE_CONTEXT
+    )
     if settings.answerer == "local":  # on a laptop CPU a rewrite would cost seconds per turn
         return answerer, KeywordCondenser()
     return answerer, LLMCondenser(model, errors=errors)

@@ -136,6 +136,7 @@ class LLMAnswerer:
         fallback: Answerer | None = None,
         errors: tuple[type[BaseException], ...] = (),
         evidence: Answerer | None = None,
+        context: int = 1,
     ) -> None:
         self._model = model if isinstance(model, LazyModel) else LazyModel(lambda: model)
         self.scorer = scorer
@@ -143,6 +144,7 @@ class LLMAnswerer:
         self.fallback = fallback
         self.errors = errors
         self.evidence = evidence
+        self.context = context
 
     def answer(self, question: str, passages: Sequence[Passage]) -> Answer:
         """The finished answer (the stream's last event)."""
@@ -161,7 +163,11 @@ class LLMAnswerer:
                 yield quoted
                 return
             yield Quotes(quoted.citations)
-        given = excerpts(quoted.citations) if quoted else list(passages[: self.passages_considered])
+        given = (
+            excerpts(quoted.citations, self.context)
+            if quoted
+            else list(passages[: self.passages_considered])
+        )
         parts: list[str] = []
         try:
             speakers = _speakers(given, quoted.citations) if quoted else []
