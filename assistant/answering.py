@@ -1,4 +1,4 @@
-"""Passages → Answer: the extractive answerer, and citation markers parsed back into data.
+"""Passages → Answer: the extractive answerer.
 
 The extractive answerer quotes the sentences of the retrieved passages that best answer the
 question: it ranks sentences by embedding similarity and (cross-lingual, character trigram)
@@ -8,9 +8,12 @@ calibrated confidence (``Evidence.confidence``). It cannot say anything the arti
 say.
 
 A sentence that only restates the question is never quoted, nor one quoted before in the
-conversation. A question about what people think, expect or say gets a round of views: one
-sentence per person (``assistant.attribution``), the persons nearest the question first,
-each line opening with the speaker's name.
+conversation, nor one without the kind of thing the question asks for (a time for "when", a
+number for "how many": ``assistant.focus``). A question about what people think, expect or
+say gets a round of views: one sentence per person (``assistant.attribution``), the persons
+nearest the question first, each line opening with the speaker's name and their main point;
+a question about what one named person says is answered from their sentences only, and only
+when they hold the rest of the question ("What did Lukyanov say about China?" is declined).
 """
 
 from __future__ import annotations
@@ -18,41 +21,51 @@ from __future__ import annotations
 import bisect
 import copy
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
-from functools import lru_cache
 from itertools import pairwise
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from assistant import prompts
+from assistant import focus, prompts
 from assistant.attribution import Speaker, attributions, person_key, quotations
 from assistant.chunking import MIN_QUOTED_CHARS, split_sentences
-from assistant.lexicon import Lexicon
+from assistant.citations import marker
+from assistant.lexicon import Lexicon, question_words, translations
 from assistant.loading import detect_language
-from assistant.retrieval import content_words, fold, question_words
+from assistant.overlap import weighted_overlap, word_matches, word_overlap
 from assistant.text import (
     BOILERPLATE,
+    CAPITAL,
     OPINION,
     QUESTION_WORDS,
     QUOTE_MARKS,
     SAYING,
     STOPWORDS,
-    WORD,
+    content_words,
+    fold,
     quotes_for,
     words,
 )
-from assistant.types import Answer, Citation, Passage
+from assistant.tuning import (
+    ANSWER_PASSAGES,
+    CONFIDENCE_LEXICAL_WEIGHT,
+    CONTEXT_CHARS,
+    DUPLICATE_SIMILARITY,
+    KEEP_RATIO,
+    LEXICAL_WEIGHT,
+    RANK_BONUS,
+)
+from assistant.types import Answer, Citation, Event, Passage
+
+if TYPE_CHECKING:
+    from assistant.embedding import Embedder
 
 #: Finds stored sentence vectors by (doc id, start, end), e.g. ``Store.sentence_vectors``.
 SentenceVectorLookup = Callable[[Sequence[tuple[str, int, int]]], Mapping[tuple, np.ndarray]]
 #: A document's text by its id, e.g. ``Store.document_text`` (empty when unknown).
 DocumentLookup = Callable[[str], str]
-
-_MARKER = re.compile(r"\s*\[(\d+)\]")
-#: How much of a document around the candidate sentences is read to find who speaks.
-CONTEXT_CHARS = 3000
 
 
 @dataclass(frozen=True)
@@ -107,7 +120,7 @@ def asks_opinions(question: str) -> bool:
 def full_names(question: str) -> list[str]:
     """Runs of two or more capitalised words after the question's first word ("Emmanuel
     Macron"): the persons (or things) a question names in full."""
-    runs = re.findall(r"(?<=\s)[A-ZÀ-ÖØ-ÞĀ-Ž][\w-]+(?:\s+[A-ZÀ-ÖØ-ÞĀ-Ž][\w-]+)+", question)
+    runs = re.findall(rf"(?<=\s)[{CAPITAL}][\w-]+(?:\s+[{CAPITAL}][\w-]+)+", question)
     return [r for r in runs if not all(w.lower() in STOPWORDS for w in r.split())]
 
 
@@ -143,59 +156,6 @@ def plain_words(text: str) -> str:
     return " ".join(words(text))
 
 
-@lru_cache(maxsize=1 << 16)
-def trigrams(word: str) -> frozenset[str]:
-    """Character trigrams of a word padded with spaces (names and cognates share many)."""
-    padded = f" {word} "
-    return frozenset(padded[i : i + 3] for i in range(len(padded) - 2))
-
-
-@lru_cache(maxsize=1 << 18)  # pure, and the same word pairs recur across sentences
-def word_similarity(a: str, b: str) -> float:
-    """Spelling similarity of two folded words (0..1): trigram Jaccard or shared prefix.
-
-    The shared prefix catches cognates across languages (experts/experten, visit/visite).
-    """
-    if a == b:
-        return 1.0
-    ga, gb = trigrams(a), trigrams(b)
-    jaccard = len(ga & gb) / len(ga | gb)
-    pairs = enumerate(zip(a, b, strict=False))
-    prefix = next((i for i, (x, y) in pairs if x != y), min(len(a), len(b)))
-    by_prefix = prefix / max(len(a), len(b)) if prefix >= 4 else 0.0
-    return max(jaccard, by_prefix)
-
-
-def word_matches(question_words: Sequence[str], text: str) -> list[float]:
-    """For each question word, how well the text's closest word spells it (0, or 0.4..1)."""
-    words = {fold(w) for w in WORD.findall(text)}
-    matches = []
-    for q in question_words:
-        best = max((word_similarity(q, w) for w in words), default=0.0)
-        matches.append(best if best >= 0.4 else 0.0)
-    return matches
-
-
-def word_overlap(question_words: Sequence[str], text: str) -> float:
-    """How much of the question's words the text holds, allowing near-spellings (0..1)."""
-    matches = word_matches(question_words, text)
-    return sum(matches) / len(matches) if matches else 0.0
-
-
-def weighted_overlap(question_words: Sequence[str], texts: Sequence[str]) -> np.ndarray:
-    """Word overlap of each text, each question word weighted by its rarity among the texts.
-
-    A word that most candidate sentences share (the topic) tells them apart less than one
-    only a few hold (inverse document frequency over the candidates).
-    """
-    if not question_words or not texts:
-        return np.zeros(len(texts))
-    matches = np.array([word_matches(question_words, t) for t in texts])
-    holders = (matches > 0.6).sum(axis=0)
-    rarity = np.log((len(texts) + 1) / (holders + 0.5))
-    return np.asarray(matches @ rarity / rarity.sum())
-
-
 @dataclass(frozen=True)
 class Evidence:
     """Per-sentence evidence: embedding similarity, plain and rarity-weighted word overlap."""
@@ -209,10 +169,12 @@ class Evidence:
     def confidence(self) -> np.ndarray:
         """How surely each sentence is on the question's topic (about 0..1).
 
-        Equal parts embedding and plain overlap: on xquad-dev this separates answerable
-        from unanswerable questions better than the relevance used to pick sentences.
+        Embedding and plain overlap (``CONFIDENCE_LEXICAL_WEIGHT``): on xquad-dev this
+        separates answerable from unanswerable questions better than the relevance used to
+        pick sentences.
         """
-        return 0.5 * self.dense + 0.5 * self.overlap
+        w = CONFIDENCE_LEXICAL_WEIGHT
+        return (1 - w) * self.dense + w * self.overlap
 
 
 class ExtractiveAnswerer:
@@ -220,16 +182,16 @@ class ExtractiveAnswerer:
 
     def __init__(
         self,
-        embedder: Any,
+        embedder: Embedder,
         *,
         max_sentences: int = 3,
         threshold: float = 0.35,
         crosslingual_threshold: float = 0.20,
-        passages_considered: int = 5,
-        lexical_weight: float = 0.7,
-        rank_bonus: float = 0.05,
-        keep_ratio: float = 0.5,
-        duplicate_similarity: float = 0.9,
+        passages_considered: int = ANSWER_PASSAGES,
+        lexical_weight: float = LEXICAL_WEIGHT,
+        rank_bonus: float = RANK_BONUS,
+        keep_ratio: float = KEEP_RATIO,
+        duplicate_similarity: float = DUPLICATE_SIMILARITY,
         best_first: bool = False,
         sentence_vectors: SentenceVectorLookup | None = None,
         documents: DocumentLookup | None = None,
@@ -258,13 +220,17 @@ class ExtractiveAnswerer:
         asked = [fold(w) for w in content_words(question)]
         # a round of views reads every passage: each person may speak in another one
         considered = passages if asks_opinions(question) else passages[: self.passages_considered]
-        sentences = [
+        candidates = [
             s
             for s in candidate_sentences(considered)
             if not restates(asked, s.text) and not self._already_said(s.text)
         ]
-        if not sentences:
+        if not candidates:
             return Answer(question, prompts.ABSTAIN_NO_PASSAGES, abstained=True)
+        # a question asking when (how many) is answered only by a sentence with a time (number)
+        sentences = [s for s in candidates if focus.holds(s.text, focus.wanted(question))]
+        if not sentences:
+            return Answer(question, prompts.ABSTAIN, abstained=True, passages=tuple(passages))
         evidence = self.evidence(question, sentences)
         confidence = evidence.confidence()
         best = sentences[int(confidence.argmax())].passage
@@ -274,10 +240,18 @@ class ExtractiveAnswerer:
         if asks_opinions(question):
             who = self.speakers(sentences)
             names = {person_key(s.name) for s in who if s}
-            if not speaks(full_names(question), names):
+            named = names & {person_key(w) for w in asked}
+            # a fully named person who says nothing here ("Emmanuel Macron"); not checked when
+            # the question names one who does ("laut Lukjanow von Tokajews Besuch": German
+            # nouns are capitalised like names)
+            if not named and not speaks(full_names(question), names):
                 return Answer(question, prompts.ABSTAIN, abstained=True, passages=tuple(passages))
+            if named:  # what one person says: only their sentences
+                return self._said_by(question, named, sentences, who, evidence, passages)
             if names and not names & {person_key(w) for w in asked}:  # a round of views
-                chosen = self._by_person(relevance, evidence, who)
+                verbs = self.asked_verbs(question, sentences)
+                says = [any(word_matches(verbs, s.text)) for s in sentences]
+                chosen = self._by_person(relevance, evidence, who, says)
                 chosen.sort(key=lambda i: (sentences[i].rank, sentences[i].start))
                 quoted = [sentences[i] for i in chosen]
                 return _cite(question, quoted, passages, [who[i] for i in chosen])
@@ -285,6 +259,10 @@ class ExtractiveAnswerer:
         if not self.best_first:
             chosen.sort(key=lambda i: (sentences[i].rank, sentences[i].start))
         return _cite(question, [sentences[i] for i in chosen], passages)
+
+    def stream(self, question: str, passages: Sequence[Passage]) -> Iterator[Event]:
+        """The answer at once: nothing is written token by token."""
+        yield self.answer(question, passages)
 
     def excluding(self, said: Sequence[str]) -> ExtractiveAnswerer:
         """The same answerer, not quoting again what these earlier answers quoted."""
@@ -323,11 +301,67 @@ class ExtractiveAnswerer:
         end = max(s.end for s in sentences) + CONTEXT_CHARS
         return text[start:end], start
 
+    def _said_by(
+        self,
+        question: str,
+        named: set[str],
+        sentences: Sequence[Sentence],
+        who: Sequence[Speaker | None],
+        evidence: Evidence,
+        passages: Sequence[Passage],
+    ) -> Answer:
+        """What the named person says about what the question asks: their sentences only,
+        and their confidence counts the question's other words (not the name, nor the verb
+        of saying: "What did Lukyanov say about China?" needs China in what he says)."""
+        mine = [i for i, w in enumerate(who) if w and person_key(w.name) in named]
+        about = [w for w in content_words(question) if person_key(w) not in named]
+        about = [w for w in about if w not in OPINION]
+        languages = {s.passage.language for s in sentences}
+        found = translations(question, about, self.lexicon, languages)
+        sounds = detect_language(question) not in languages
+        if not found and sounds:
+            # words no dictionary translates: only those the passages spell tell anything
+            about = [w for w in about if any(self._spelled(fold(w), s.text) for s in sentences)]
+        if about:
+            words = [fold(w) for w in [*about, *(t for ts in found.values() for t in ts)]]
+            overlap = np.array([word_overlap(words, sentences[i].text, sounds) for i in mine])
+            confidence = replace(evidence, dense=evidence.dense[mine], overlap=overlap).confidence()
+            language = sentences[mine[int(confidence.argmax())]].passage.language
+            if confidence.max() < self.threshold_for(question, language):
+                return Answer(question, prompts.ABSTAIN, abstained=True, passages=tuple(passages))
+        # the sentences that hold the question's verb ("erwartet": „Erwartungen für …“) first
+        verbs = self.asked_verbs(question, sentences)
+        says = np.array([any(word_matches(verbs, sentences[i].text)) for i in mine])
+        relevance = self.relevance(evidence, sentences)[mine] + says
+        chosen = [mine[i] for i in self._select(relevance, evidence.vectors[mine])]
+        chosen.sort(key=lambda i: (sentences[i].rank, sentences[i].start))
+        return _cite(question, [sentences[i] for i in chosen], passages)
+
+    @staticmethod
+    def _spelled(word: str, text: str) -> bool:
+        """Whether the text holds the word or a near spelling of it (in any language)."""
+        return any(word_matches([word], text, sounds=True))
+
+    def asked_verbs(self, question: str, sentences: Sequence[Sentence]) -> list[str]:
+        """The question's words of thinking, expecting or saying, in the sentences' language
+        where the lexicon translates them (folded): "expect" → erwarten (not "expect" itself,
+        which spells like „Experte“)."""
+        verbs = [w for w in content_words(question) if w in OPINION]
+        languages = {s.passage.language for s in sentences}
+        found = translations(question, verbs, self.lexicon, languages)
+        return [fold(w) for w in [t for ts in found.values() for t in ts] or verbs]
+
     def _by_person(
-        self, scores: np.ndarray, evidence: Evidence, who: Sequence[Speaker | None]
+        self,
+        scores: np.ndarray,
+        evidence: Evidence,
+        who: Sequence[Speaker | None],
+        says: Sequence[bool],
     ) -> list[int]:
         """The persons whose sentences as a whole are nearest the question (at most
-        ``max_sentences``), each with their best sentence that says who speaks."""
+        ``max_sentences``), each with their main point: best a sentence that holds the
+        question's verb ("expect": „Erwartungen für Kernkraftwerke“), else one that says who
+        speaks, else the best."""
         people: dict[str, list[int]] = {}
         for i, speaker in enumerate(who):
             if speaker:
@@ -339,9 +373,11 @@ class ExtractiveAnswerer:
         }
         chosen = []
         for name in sorted(people, key=lambda n: -nearness[n])[: self.max_sentences]:
-            idx = people[name]
-            reported = [i for i in idx if who[i].reported] or idx  # type: ignore[union-attr]
-            chosen.append(max(reported, key=lambda i: scores[i]))
+            best = max(
+                people[name],
+                key=lambda i: (says[i], who[i].reported, scores[i]),  # type: ignore[union-attr]
+            )
+            chosen.append(best)
         return chosen
 
     def evidence(self, question: str, sentences: Sequence[Sentence]) -> Evidence:
@@ -349,12 +385,23 @@ class ExtractiveAnswerer:
         q = self.embedder.encode_queries([question])[0]
         vectors = self._vectors(sentences)
         languages = {s.passage.language for s in sentences}
-        words = [fold(w) for w in question_words(question, self.lexicon, languages)]
+        asked_in = detect_language(question)
+        own = [fold(w) for w in content_words(question)]
+        crossing = [fold(w) for w in question_words(question, self.lexicon, languages)]
+        # a sentence in the question's language is read with the question's own words only;
+        # one in another language with their translations too, and names spelt apart
+        apart = np.array([s.passage.language != asked_in for s in sentences])
         texts = [s.text for s in sentences]
+        overlap, weighted = np.zeros(len(texts)), np.zeros(len(texts))
+        for cross, asked in ((False, own), (True, crossing)):
+            rows = np.flatnonzero(apart == cross)
+            chosen = [texts[i] for i in rows]
+            overlap[rows] = [word_overlap(asked, t, cross) for t in chosen]
+            weighted[rows] = weighted_overlap(asked, chosen, cross)
         return Evidence(
             dense=vectors @ q,
-            overlap=np.array([word_overlap(words, t) for t in texts]),
-            weighted=weighted_overlap(words, texts),
+            overlap=overlap,
+            weighted=weighted,
             vectors=vectors,
             question=q,
         )
@@ -365,11 +412,6 @@ class ExtractiveAnswerer:
         w = self.lexical_weight
         prior = self.rank_bonus / (np.array([s.rank for s in sentences]) + 1)
         return (1 - w) * evidence.dense + w * evidence.weighted + prior
-
-    def score(self, question: str, sentences: Sequence[Sentence]) -> tuple[np.ndarray, np.ndarray]:
-        """Confidence of each sentence (what the thresholds apply to), and sentence vectors."""
-        evidence = self.evidence(question, sentences)
-        return evidence.confidence(), evidence.vectors
 
     def _vectors(self, sentences: Sequence[Sentence]) -> np.ndarray:
         """Sentence vectors: stored at ingest where known, encoded now otherwise."""
@@ -410,7 +452,7 @@ def _cite(
         Citation(n, s.passage, s.text, s.start, s.end) for n, s in enumerate(sentences, 1)
     )
     if not who_said:
-        text = " ".join(f"{balanced(s.text)} [{n}]" for n, s in enumerate(sentences, 1))
+        text = " ".join(f"{balanced(s.text)} {marker(n)}" for n, s in enumerate(sentences, 1))
         return Answer(question, text, citations, passages=tuple(passages))
     citations = tuple(
         replace(c, speaker=person.name) if person else c
@@ -420,24 +462,6 @@ def _cite(
     for n, (s, person) in enumerate(zip(sentences, who_said, strict=True), 1):
         opening, closing = quotes_for(s.passage.language)
         quote = f"{opening}{balanced(spoken(s.text)).strip(QUOTE_MARKS + ' ')}{closing}"
-        lines.append(f"{person.name}: {quote} [{n}]" if person else f"{quote} [{n}]")
+        cited = f"{quote} {marker(n)}"
+        lines.append(f"{person.name}: {cited}" if person else cited)
     return Answer(question, "\n".join(lines), citations, passages=tuple(passages))
-
-
-def parse_citations(text: str, passages: Sequence[Passage]) -> tuple[str, list[int]]:
-    """Keep only markers ``[n]`` that point at a given passage (1-based) and renumber them
-    in order of first use; returns the new text and, per new number, the passage index."""
-    order: list[int] = []
-
-    def renumber(match: re.Match[str]) -> str:
-        index = int(match.group(1)) - 1
-        if not 0 <= index < len(passages):
-            # keep the neighbours apart: no glued words, no new marker made of the rest
-            before, after = text[match.start() - 1 : match.start()], text[match.end() :][:1]
-            apart = (before.strip() and after.isalnum()) or (before.isalnum() and after == "]")
-            return " " if apart else ""
-        if index not in order:
-            order.append(index)
-        return f" [{order.index(index) + 1}]"
-
-    return _MARKER.sub(renumber, text).strip(), order

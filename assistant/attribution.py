@@ -16,11 +16,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from assistant.chunking import Span
-from assistant.text import ATTRIBUTING, OPENING_QUOTES, SAYING, STOPWORDS, WORD
+from assistant.text import ATTRIBUTING, CAPITAL, OPENING_QUOTES, SAYING, STOPWORDS, WORD, skeleton
 
-_CAPITALISED = re.compile(r"[A-ZÀ-ÖØ-ÞĀ-Ž][\w-]*")
-#: Transliterations of one name (German and English spellings of Russian names).
-_TRANSLITERATION = str.maketrans({"j": "y", "w": "v"})
+_CAPITALISED = re.compile(rf"[{CAPITAL}][\w-]*")
 #: A quotation not closed within this many characters is a stray mark, not a quotation.
 MAX_QUOTE_CHARS = 2000
 
@@ -34,10 +32,13 @@ class Quotation:
 
 
 def person_key(name: str) -> str:
-    """One key for the spellings of a surname: folded, transliterations made one."""
+    """One key for the spellings of a surname: its consonants as transliterations share
+    them (Lukjanow, Lukyanov, Loukianov), or the folded name when that is too short to
+    tell persons apart ("Xi")."""
     decomposed = unicodedata.normalize("NFKD", name.split()[-1].lower())
     plain = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return plain.translate(_TRANSLITERATION)
+    consonants = skeleton(plain)
+    return consonants if len(consonants) >= 3 else plain
 
 
 def quotations(text: str) -> list[Quotation]:

@@ -6,36 +6,28 @@ previous question's names, or its content words when it names nothing, and the p
 ranked for it and, at half weight, for the previous question. With an LLM, the model
 rewrites the follow-up in the user's language; the rewrite is only used for retrieval and
 answering, never shown as the answer.
+
+The turns of a conversation are kept by ``assistant.conversation``, which hands each question
+with its history to ``Assistant.stream``; that calls this module's condenser and search.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from assistant import prompts
-from assistant.retrieval import content_words
+from assistant.retrieval import fuse
 from assistant.support import strip_thinking
-from assistant.types import Answer, Passage
+from assistant.text import OPENING, REFERRING, WORD, content_words, words
+from assistant.tuning import RRF_K
+from assistant.types import Passage
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
-    from assistant.llm import Event, LazyModel
-
-_WORD = re.compile(r"\w+")
-
-# Words that refer back to something said before (English, German), and words that open a
-# follow-up ("And ...?", "Und ...?").
-_REFERRING_TEXT = """
-he she it they him her his its them their this that these those there
-er es ihn ihm sein seine seiner seinen ihr ihre ihrer ihren dessen deren dies diese dieser
-dieses dort damit dazu davon darüber
-"""
-REFERRING = frozenset(_REFERRING_TEXT.split())
-OPENING = frozenset(("and", "also", "und", "auch"))
+    from assistant.llm import LazyModel
 
 
 @dataclass(frozen=True)
@@ -49,14 +41,14 @@ class Turn:
 def is_follow_up(question: str, max_content_words: int = 2) -> bool:
     """A question that leans on what came before: it opens with "and", refers back with a
     pronoun, or is too short to stand alone and names nothing."""
-    words = [w.lower() for w in _WORD.findall(question)]
+    said = words(question)
     short = len(content_words(question)) <= max_content_words and not names(question)
-    return bool(words and words[0] in OPENING) or any(w in REFERRING for w in words) or short
+    return bool(said and said[0] in OPENING) or any(w in REFERRING for w in said) or short
 
 
 def names(question: str) -> list[str]:
     """Capitalised words after the first (names; in German, also nouns)."""
-    return list(dict.fromkeys(w for w in _WORD.findall(question)[1:] if w[0].isupper()))
+    return list(dict.fromkeys(w for w in WORD.findall(question)[1:] if w[0].isupper()))
 
 
 def salient_words(question: str) -> list[str]:
@@ -132,40 +124,16 @@ def history_search(
     history: Sequence[Turn],
     k: int,
     previous_weight: float = 0.5,
-    rrf_k: int = 60,
+    rrf_k: int = RRF_K,
 ) -> list[Passage]:
     """Passages for the standalone question; for a follow-up, fused by reciprocal rank with
     those of the previous question at ``previous_weight``."""
     if not history or not is_follow_up(question):
         return search(standalone, k)
     rankings = [(1.0, search(standalone, k)), (previous_weight, search(history[-1].question, k))]
-    fused: dict[str, float] = {}
     found: dict[str, Passage] = {}
-    for weight, ranking in rankings:
-        for rank, passage in enumerate(ranking):
-            fused[passage.chunk_id] = fused.get(passage.chunk_id, 0.0) + weight / (rrf_k + rank + 1)
+    for _, ranking in rankings:
+        for passage in ranking:
             found.setdefault(passage.chunk_id, passage)
-    best = sorted(fused, key=lambda chunk_id: -fused[chunk_id])[:k]
-    return [replace(found[c], score=fused[c]) for c in best]
-
-
-class Conversation:
-    """A conversation with one assistant: it keeps the history and passes it on each turn."""
-
-    def __init__(self, assistant: Any, max_turns: int = 3) -> None:
-        self.assistant = assistant
-        self.max_turns = max_turns
-        self.history: list[Turn] = []
-
-    def stream(self, question: str) -> Iterator[Event]:
-        """Text as it is written, then the Answer; the turn is remembered."""
-        for event in self.assistant.stream(question, self.history[-self.max_turns :]):
-            if isinstance(event, Answer):
-                self.history.append(Turn(question, event.text))
-            yield event
-
-    def ask(self, question: str) -> Answer:
-        """The finished answer to the next question."""
-        *_, last = self.stream(question)
-        assert isinstance(last, Answer)
-        return last
+    ids = ((weight, [p.chunk_id for p in ranking]) for weight, ranking in rankings)
+    return [replace(found[c], score=score) for c, score in fuse(ids, rrf_k)[:k]]

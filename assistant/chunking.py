@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from assistant.text import ABBREVIATIONS, BOILERPLATE_AFTER
+from assistant.text import ABBREVIATIONS, BOILERPLATE_AFTER, CAPITAL
 from assistant.types import Article, Chunk
 
 #: Maps a text to the character spans of its tokens (no special tokens).
@@ -21,7 +21,7 @@ TokenSpans = Callable[[str], Sequence[tuple[int, int]]]
 
 _END = re.compile(r"[.!?…]+[\"'»«“”‘’)\]]*(?=\s)|\n")
 _BLANK_LINE = re.compile(r"\n[^\S\n]*\n")
-_NEXT_STARTS_SENTENCE = re.compile(r"\s*[\"'„“«»(\[]?[A-ZÀ-ÖØ-ÞĀ-Ž0-9]")
+_NEXT_STARTS_SENTENCE = re.compile(rf"\s*[\"'„“«»(\[]?[{CAPITAL}0-9]")
 # The word before a full stop, with the abbreviation's own earlier parts ("z. B", "e.g").
 _WORD_BEFORE_DOT = re.compile(r"(?:^|(?<=[\s(\[„“\"'«»]))((?:\w{1,3}\.\s?)*\w+)\.$")
 _LINE_END = re.compile(r"[.!?…:;\"'»«“”‘’)\]]$")

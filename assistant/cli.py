@@ -11,6 +11,7 @@ import json
 import re
 import sys
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +24,8 @@ _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 if TYPE_CHECKING:
     from assistant.config import Settings
     from assistant.factory import Assistant
-    from assistant.types import Answer, Passage
+    from assistant.ingestion import Progress
+    from assistant.types import Answer, Event, Passage
 
 
 #: The commands that may create an index; the others need an existing one.
@@ -89,20 +91,24 @@ def _parser() -> argparse.ArgumentParser:
         metavar="PATH_OR_URL",
         help="a file (.txt .md .html .pdf .docx), a folder, or an http(s) URL",
     )
-    _add_command(sub, "list", "list indexed documents", parents=[common])
+    ingest.set_defaults(func=_ingest)
+    _add_command(sub, "list", "list indexed documents", parents=[common]).set_defaults(func=_list)
     remove = _add_command(sub, "remove", "remove a document", parents=[common])
     remove.add_argument(
         "document", metavar="DOC_ID_OR_PATH", help="a document id (see `list`) or its file path"
     )
+    remove.set_defaults(func=_remove)
     doctor = _add_command(sub, "doctor", "check (and repair) the index", parents=[common])
     doctor.add_argument("--repair", action="store_true", help="repair what disagrees")
+    doctor.set_defaults(func=_doctor)
     sub.add_parser(
         "reindex",
         parents=[common],
         help="embed the stored chunks again with the configured model (after a model change)",
-    )
+    ).set_defaults(func=_reindex)
     for name, help_text in (("search", "rank passages"), ("ask", "answer with citations")):
         command = _add_command(sub, name, help_text, parents=[common])
+        command.set_defaults(func=_questions)
         command.add_argument(
             "question", nargs="?", metavar="QUESTION", help="the question, in quotes"
         )
@@ -112,7 +118,7 @@ def _parser() -> argparse.ArgumentParser:
         )
     _add_command(
         sub, "chat", "a conversation: questions from the terminal until exit", parents=[common]
-    )
+    ).set_defaults(func=_chat)
     _eval_parsers(sub, common)
     return parser
 
@@ -124,6 +130,7 @@ def _eval_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     evaluate.add_argument("--out", type=Path, help="report folder (default: out/eval/NAME-TIME)")
     evaluate.add_argument("--compare", type=Path, metavar="REPORT", help="an earlier report.json")
+    evaluate.set_defaults(func=_eval)
     importer = _add_command(sub, "import", "import a question set")
     formats = importer.add_subparsers(
         dest="format", required=True, metavar="FORMAT", help="the question set's format"
@@ -138,13 +145,15 @@ def _eval_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
         metavar="OTHER.json",
         help="take questions from this parallel file",
     )
+    squad.set_defaults(func=_import_squad)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; returns the exit code."""
     args = _parser().parse_args(argv)
     try:
-        return _run(args)
+        _validate(args)  # before anything loads: a usage error costs nothing
+        return int(args.func(args))
     except AssistantError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -153,36 +162,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-def _run(args: argparse.Namespace) -> int:
-    if args.command == "import":
-        return _import_squad(args)
-    _validate(args)  # before anything loads: a usage error costs nothing
-    if args.command == "reindex":
-        return _reindex(args.index, args.json)
-    batch = list(read_batch(args.batch)) if getattr(args, "batch", None) else None
-    if args.command == "eval":
-        from assistant.evaluation import load_dataset
-
-        load_dataset(args.dataset)  # a broken line fails before the index opens
+@contextmanager
+def _opened(args: argparse.Namespace) -> Iterator[Assistant]:
+    """The index the command names, open for the command's length."""
     assistant = _open(args.index, create=args.command in CREATES_INDEX, k=getattr(args, "k", None))
     try:
-        if args.command == "ingest":
-            return _ingest(assistant, args.paths, args.json)
-        if args.command == "list":
-            return _list(assistant, args.json)
-        if args.command == "doctor":
-            return _doctor(assistant, args.repair, args.json)
-        if args.command == "remove":
-            doc = assistant.remove(args.document)
-            print(f"removed {doc.title} ({doc.doc_id}, {doc.source})")
-            return 0
-        if args.command == "chat":
-            return _chat(assistant, args.json)
-        if args.command == "eval":
-            return _eval(assistant, args)
-        return _questions(assistant, args, batch)
+        yield assistant
     finally:
         assistant.close()
+
+
+@contextmanager
+def _progress_bar(desc: str, unit: str, *, named: bool = False) -> Iterator[Progress]:
+    """A progress bar on stderr, and the ``Progress`` callback that moves it (``named``: the
+    item being worked on is shown beside it)."""
+    from tqdm import tqdm
+
+    with tqdm(total=0, unit=unit, desc=desc, file=sys.stderr) as bar:
+
+        def progress(done: int, total: int, what: str) -> None:
+            bar.total = total
+            if named:
+                bar.set_postfix_str(what[:40])
+            bar.update(done - bar.n)
+
+        yield progress
 
 
 def _validate(args: argparse.Namespace) -> None:
@@ -232,52 +236,37 @@ def _open(index: Path | None, *, create: bool = False, k: int | None = None) -> 
     return build_assistant(settings)
 
 
-def _reindex(index: Path | None, as_json: bool) -> int:
-    from tqdm import tqdm
-
+def _reindex(args: argparse.Namespace) -> int:
     from assistant.factory import reindex_index
 
-    settings = _settings(index)
+    settings = _settings(args.index)
     if not settings.chroma_url:
         check_index(settings.index, create=False)  # nothing to embed again in a new folder
-    with tqdm(total=0, unit="text", desc="reindex", file=sys.stderr) as bar:
-
-        def progress(done: int, total: int, what: str) -> None:
-            bar.total = total
-            bar.update(done - bar.n)
-
+    with _progress_bar("reindex", "text") as progress:
         count = reindex_index(settings, progress=progress)
-    if as_json:
+    if args.json:
         print(json.dumps({"embedded": count, "model": settings.embedding_model}))
     else:
         print(f"embedded {count} chunks and sentences with {settings.embedding_model}")
     return 0
 
 
-def _ingest(assistant: Assistant, paths: list[str], as_json: bool) -> int:
-    from tqdm import tqdm
+def _ingest(args: argparse.Namespace) -> int:
+    from assistant.ingestion import IngestReport
 
-    urls = [p for p in paths if _URL.match(p)]
-    local = [p for p in paths if not _URL.match(p)]
-    read = tqdm(total=0, unit="file", desc="read", file=sys.stderr)
-    embed = tqdm(total=0, unit="text", desc="embed", file=sys.stderr)
-    with read, embed:
-
-        def files(done: int, total: int, name: str) -> None:
-            read.total = total
-            read.set_postfix_str(name[:40])
-            read.update(done - read.n)
-
-        def texts(done: int, total: int, _what: str) -> None:
-            embed.total = total
-            embed.update(done - embed.n)
-
-        report = assistant.ingest(local, files, texts) if local else _empty_report()
+    urls = [p for p in args.paths if _URL.match(p)]
+    local = [p for p in args.paths if not _URL.match(p)]
+    with (
+        _opened(args) as assistant,
+        _progress_bar("read", "file", named=True) as files,
+        _progress_bar("embed", "text") as texts,
+    ):
+        report = assistant.ingest(local, files, texts) if local else IngestReport()
         for url in urls:
             report.merge(assistant.add_url(url))
     for failure in report.failed:
         print(f"failed: {failure.path}: {failure.error}", file=sys.stderr)
-    if as_json:
+    if args.json:
         print(json.dumps(report.as_dict(), ensure_ascii=False))
     else:
         counts = report.as_dict()
@@ -289,13 +278,19 @@ def _ingest(assistant: Assistant, paths: list[str], as_json: bool) -> int:
     return 1 if report.failed else 0
 
 
-def _empty_report() -> Any:
-    from assistant.ingestion import IngestReport
+def _remove(args: argparse.Namespace) -> int:
+    with _opened(args) as assistant:
+        doc = assistant.remove(args.document)
+    print(f"removed {doc.title} ({doc.doc_id}, {doc.source})")
+    return 0
 
-    return IngestReport()
+
+def _doctor(args: argparse.Namespace) -> int:
+    with _opened(args) as assistant:
+        return _check(assistant, args.repair, args.json)
 
 
-def _doctor(assistant: Assistant, repair: bool, as_json: bool) -> int:
+def _check(assistant: Assistant, repair: bool, as_json: bool) -> int:
     from assistant import doctor
 
     store = assistant.store
@@ -303,7 +298,7 @@ def _doctor(assistant: Assistant, repair: bool, as_json: bool) -> int:
     done = [*store.repairs, *(doctor.repair(store) if repair and problems else [])]
     left = doctor.check(store) if repair and problems else problems
     if as_json:
-        shape = {"repaired": [str(r) for r in done], "problems": [str(p) for p in left]}
+        shape = {"repaired": [r.as_dict() for r in done], "problems": [p.as_dict() for p in left]}
         print(json.dumps(shape, ensure_ascii=False))
     else:
         for repaired in done:
@@ -316,15 +311,11 @@ def _doctor(assistant: Assistant, repair: bool, as_json: bool) -> int:
     return 1 if left else 0
 
 
-def _list(assistant: Assistant, as_json: bool) -> int:
-    docs = assistant.documents()
-    if as_json:
-        rows = [
-            {"id": d.doc_id, "title": d.title, "source": d.source, "language": d.language,
-             "chunks": d.chunks, "author": d.author, "date": d.date, "added_at": d.added_at}
-            for d in docs
-        ]  # fmt: skip
-        print(json.dumps(rows, ensure_ascii=False))
+def _list(args: argparse.Namespace) -> int:
+    with _opened(args) as assistant:
+        docs = assistant.documents()
+    if args.json:
+        print(json.dumps([d.as_dict() for d in docs], ensure_ascii=False))
         return 0
     for d in docs:
         print(f"{d.doc_id}  {d.language or '??'}  {d.chunks:4d} chunks  {d.title}  ({d.source})")
@@ -341,23 +332,16 @@ def _import_squad(args: argparse.Namespace) -> int:
     return 0
 
 
-def _eval(assistant: Assistant, args: argparse.Namespace) -> int:
+def _eval(args: argparse.Namespace) -> int:
     import time
 
-    from tqdm import tqdm
-
-    from assistant.evaluation import run_evaluation
+    from assistant.evaluation import load_dataset, run_evaluation
     from assistant.reports import summary_table
 
+    load_dataset(args.dataset)  # a broken line fails before the index opens
     stamp = time.strftime("%Y%m%d-%H%M%S")
     out = args.out or Path("out") / "eval" / f"{args.dataset.stem}-{stamp}"
-    with tqdm(total=0, unit="question", desc="eval", file=sys.stderr) as bar:
-
-        def progress(done: int, total: int, question: str) -> None:
-            bar.total = total
-            bar.set_postfix_str(question[:40])
-            bar.update(done - bar.n)
-
+    with _opened(args) as assistant, _progress_bar("eval", "question", named=True) as progress:
         report = run_evaluation(
             assistant, args.dataset, out, compare=args.compare, progress=progress
         )
@@ -386,9 +370,15 @@ def read_batch(path: Path) -> Iterator[dict[str, Any]]:
         yield {"id": item.get("id", number), "question": item["question"]}
 
 
-def _questions(assistant: Assistant, args: argparse.Namespace, batch: list | None) -> int:
+def _questions(args: argparse.Namespace) -> int:
+    batch = list(read_batch(args.batch)) if args.batch else None  # before the index opens
+    with _opened(args) as assistant:
+        return _answer_all(assistant, args, batch)
+
+
+def _answer_all(assistant: Assistant, args: argparse.Namespace, batch: list | None) -> int:
     items = batch if batch is not None else [{"id": None, "question": args.question}]
-    k = getattr(args, "k", None)
+    k = args.k
     for item in items:
         if args.command == "search":
             passages = assistant.search(item["question"], k)
@@ -400,12 +390,11 @@ def _questions(assistant: Assistant, args: argparse.Namespace, batch: list | Non
     return 0
 
 
-def _streamed(events: Iterator[Any]) -> tuple[Answer, bool, bool | None]:
+def _streamed(events: Iterator[Event]) -> tuple[Answer, bool, bool | None]:
     """Print the answer's text as it is written; returns the finished Answer, False (not
     JSON), and whether a text was printed: True if it is the answer's final text, None if
     the final text differs (checked citations), False if nothing was printed."""
-    from assistant.llm import Quotes
-    from assistant.types import Answer
+    from assistant.types import Answer, Quotes
 
     written = ""
     for event in events:
@@ -425,9 +414,14 @@ def _streamed(events: Iterator[Any]) -> tuple[Answer, bool, bool | None]:
     raise AssertionError("an answer stream ends with its Answer")
 
 
-def _chat(assistant: Assistant, as_json: bool) -> int:
+def _chat(args: argparse.Namespace) -> int:
+    with _opened(args) as assistant:
+        return _converse(assistant, args.json)
+
+
+def _converse(assistant: Assistant, as_json: bool) -> int:
     """Questions from stdin, one per line, until EOF or `exit`; each turn sees the last."""
-    from assistant.chat import Conversation
+    from assistant.conversation import Conversation
 
     conversation = Conversation(assistant)
     interactive = sys.stdin.isatty()
@@ -449,20 +443,10 @@ def _chat(assistant: Assistant, as_json: bool) -> int:
             print()
 
 
-def passage_dict(p: Passage) -> dict[str, Any]:
-    """The JSON shape of a passage."""
-    return {
-        "doc_id": p.doc_id, "title": p.title, "source": p.source, "text": p.text,
-        "start": p.start, "end": p.end, "page": p.page, "score": round(p.score, 6),
-    }  # fmt: skip
-
-
 def _print_search(item: dict[str, Any], passages: list[Passage], as_json: bool) -> None:
     if as_json:
         out = {"id": item["id"], "question": item["question"]}
-        print(
-            json.dumps(out | {"passages": [passage_dict(p) for p in passages]}, ensure_ascii=False)
-        )
+        print(json.dumps(out | {"passages": [p.as_dict() for p in passages]}, ensure_ascii=False))
         return
     for rank, p in enumerate(passages, 1):
         print(f"{rank}. {p.title} ({p.source}) [{p.start}:{p.end}] score {p.score:.4f}")

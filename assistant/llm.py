@@ -9,57 +9,30 @@ fallback (the extractive answerer) answers instead, with a one-line note.
 
 With ``evidence`` (the local answerer), the extractive answer comes first: when it abstains
 the model is not asked; otherwise its quotes are shown at once (a ``Quotes`` event) and the
-model reads only those sentences with one sentence of context each, so it starts sooner.
+model reads only those sentences (with ``context`` neighbours each), so it starts sooner.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING
 
 from assistant import prompts
 from assistant.chunking import split_sentences
 from assistant.errors import ConfigError, LLMError, ModelError
 from assistant.loading import detect_language
 from assistant.support import SupportScorer, resolve
-from assistant.types import Answer, Citation, Passage
+from assistant.types import Answer, Answerer, Citation, Event, Passage, Quotes
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
     from langchain_core.messages import BaseMessage
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Quotes:
-    """The evidence an answer is being written from, shown before the model's first token."""
-
-    citations: tuple[Citation, ...]
-
-
-#: What a stream yields: maybe the evidence, text as it is written, then the Answer (last).
-Event = str | Quotes | Answer
-
-
-class Answerer(Protocol):
-    """Anything that answers a question from passages."""
-
-    def answer(self, question: str, passages: Sequence[Passage]) -> Answer:
-        """A cited answer, or an abstention."""
-        ...
-
-
-def answer_stream(answerer: Any, question: str, passages: Sequence[Passage]) -> Iterator[Event]:
-    """The answerer's stream if it has one; otherwise just its answer."""
-    if hasattr(answerer, "stream"):
-        yield from answerer.stream(question, passages)
-    else:
-        yield answerer.answer(question, passages)
 
 
 def answer_messages(

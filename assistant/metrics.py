@@ -15,20 +15,16 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
-ARTICLES: dict[str, frozenset[str]] = {
-    "en": frozenset({"a", "an", "the"}),
-    "de": frozenset({"der", "die", "das", "den", "dem", "des"})
-    | frozenset({"ein", "eine", "einer", "eines", "einem", "einen"}),
-}
+from assistant.citations import MARKER, STATEMENT, numbers
+from assistant.text import ARTICLES
+
 _ALL_ARTICLES = frozenset().union(*ARTICLES.values())
-_MARKER = re.compile(r"\[\d+\]")
-_STATEMENT = re.compile(r"(.*?)((?:\s*\[\d+\])+)", re.DOTALL)
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+|\n+")
 
 
 def normalize_answer(text: str, language: str | None = None) -> str:
     """Lower-cased, punctuation-free, article-free words of ``text``, joined by spaces."""
-    text = unicodedata.normalize("NFKC", _MARKER.sub(" ", text)).casefold()
+    text = unicodedata.normalize("NFKC", MARKER.sub(" ", text)).casefold()
     text = "".join(" " if unicodedata.category(ch)[0] in "PS" else ch for ch in text)
     articles = ARTICLES.get((language or "")[:2], _ALL_ARTICLES)
     return " ".join(w for w in text.split() if w not in articles)
@@ -129,8 +125,8 @@ def answer_sentences(text: str) -> list[tuple[str, list[int]]]:
     marker is a statement without citations."""
     out = []
     end = 0
-    for found in _STATEMENT.finditer(text):
-        markers = [int(n) for n in re.findall(r"\d+", found.group(2))]
+    for found in STATEMENT.finditer(text):
+        markers = numbers(found.group(2))
         out.append((found.group(1).strip(), markers))
         end = found.end()
     rest: list[tuple[str, list[int]]] = [

@@ -23,7 +23,14 @@ PREFERENCES_FILE = "ui-settings.json"
 FEEDBACK_FILE = "feedback.jsonl"
 #: Settings fields a user may change in the app (besides answerer-specific ones, see below).
 EDITABLE = frozenset(
-    {"answerer", "k", "answer_sentences", "abstain_threshold", "abstain_threshold_crosslingual"}
+    {
+        "answerer",
+        "k",
+        "answer_passages",
+        "answer_sentences",
+        "abstain_threshold",
+        "abstain_threshold_crosslingual",
+    }
 )
 _ANSWERER_PREFIXES = ("llm_", "ollama_", "openai_", "huggingface_", "hf_")
 #: Answerer settings kept out of the app: the hash that vouches for a model file.

@@ -15,75 +15,23 @@ characters for German and English questions, and the lexicon lifts English hit@1
 
 from __future__ import annotations
 
-import unicodedata
-from collections.abc import Collection, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
-from assistant.lexicon import Lexicon
-from assistant.loading import detect_language
+from assistant.lexicon import Lexicon, translations
 from assistant.store import Store
-from assistant.text import STOPWORDS, WORD
+from assistant.text import content_words, fold
+from assistant.tuning import RRF_K, SEARCH_DEPTH, TRANSLATIONS
 from assistant.types import Passage
 
 if TYPE_CHECKING:
     from assistant.embedding import Embedder
-
-#: Most translations of one word or phrase a question is expanded with (see the
-#: lexicon's ordering; measured in docs/benchmarks.md).
-TRANSLATIONS = 8
-
-
-def content_words(text: str) -> list[str]:
-    """Lower-cased words of a question, without stopwords, in order, without repeats."""
-    words = [w.lower() for w in WORD.findall(text)]
-    return list(dict.fromkeys(w for w in words if w not in STOPWORDS))
-
-
-def translations(
-    question: str,
-    words: Sequence[str],
-    lexicon: Lexicon | None,
-    languages: Collection[str | None],
-    limit: int = TRANSLATIONS,
-) -> dict[str, list[str]]:
-    """Translations of the question's words and of runs of them (phrase → at most ``limit``
-    words), when the question's language is not among the articles' ``languages`` and the
-    lexicon translates it into one of them; otherwise none."""
-    if lexicon is None or not lexicon.available:
-        return {}
-    source = _language(question)
-    pair = set(lexicon.languages())
-    if source not in pair or source in languages or not pair & set(languages):
-        return {}
-    return lexicon.expand(words, source, limit)
-
-
-def question_words(
-    question: str, lexicon: Lexicon | None, languages: Collection[str | None]
-) -> list[str]:
-    """The question's content words, then their translations into the articles' language
-    (see ``translations``), without repeats."""
-    words = content_words(question)
-    found = translations(question, words, lexicon, languages)
-    return list(dict.fromkeys([*words, *(t for ts in found.values() for t in ts)]))
-
-
-@lru_cache(maxsize=256)  # retrieval and the answerer both ask, for the same question
-def _language(question: str) -> str | None:
-    return detect_language(question)
-
-
-def fold(word: str) -> str:
-    """A word as the word index stores it: lower case, no diacritics."""
-    decomposed = unicodedata.normalize("NFKD", word.lower())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 def stems(words: Sequence[str], min_length: int = 8, cut: int = 3) -> list[str]:
@@ -104,6 +52,20 @@ def fts_query(words: Sequence[str], index: str) -> str:
     return " OR ".join('"' + w.replace('"', '""') + '"' for w in usable)
 
 
+#: A ranking: (chunk id, score), best first.
+Ranking = list[tuple[str, float]]
+
+
+def fuse(rankings: Iterable[tuple[float, Sequence[str]]], k: int = RRF_K) -> Ranking:
+    """Weighted reciprocal-rank fusion: each ranking (weight, ids best first) adds
+    ``weight / (k + rank)`` to an id's score (rank from 1); ids by fused score, best first."""
+    fused: dict[str, float] = {}
+    for weight, ids in rankings:
+        for rank, item in enumerate(ids):
+            fused[item] = fused.get(item, 0.0) + weight / (k + rank + 1)
+    return sorted(fused.items(), key=lambda item: -item[1])
+
+
 @dataclass(frozen=True)
 class Fusion:
     """Reciprocal-rank fusion whose weights follow the question's lexical coverage ``c``.
@@ -119,7 +81,7 @@ class Fusion:
     words: float = 0.3
     trigram: float = 1.0
     trigram_floor: float = 0.3
-    rrf_k: int = 5
+    rrf_k: int = RRF_K
 
     def weights(self, coverage: float) -> dict[str, float]:
         """The weight of each ranking for a question of this coverage."""
@@ -139,7 +101,7 @@ class HybridSearcher:
         embedder: Embedder,
         *,
         fusion: Fusion | None = None,
-        depth: int = 50,
+        depth: int = SEARCH_DEPTH,
         lexicon: Lexicon | None = None,
         translations: int = TRANSLATIONS,
     ) -> None:
@@ -150,7 +112,7 @@ class HybridSearcher:
         self.depth = depth
         self.lexicon = lexicon
 
-    def rankings(self, question: str, vector: Sequence[float] | None = None) -> dict[str, Any]:
+    def rankings(self, question: str, vector: Sequence[float] | None = None) -> dict[str, Ranking]:
         """The separate rankings (chunk id, score) of each retriever."""
         return self._rankings(self._terms(question), self._vector(question, vector))
 
@@ -159,13 +121,8 @@ class HybridSearcher:
         terms = self._terms(question)
         rankings = self._rankings(terms, self._vector(question, vector))
         weights = self.fusion.weights(self._coverage(terms))
-        fused: dict[str, float] = {}
-        for name, ranking in rankings.items():
-            for rank, (chunk_id, _) in enumerate(ranking):
-                gain = weights[name] / (self.fusion.rrf_k + rank + 1)
-                fused[chunk_id] = fused.get(chunk_id, 0.0) + gain
-        best = sorted(fused.items(), key=lambda item: -item[1])[:k]
-        return self.store.passages(best)
+        ranked = ((weights[name], [c for c, _ in ranking]) for name, ranking in rankings.items())
+        return self.store.passages(fuse(ranked, self.fusion.rrf_k)[:k])
 
     def _vector(self, question: str, vector: Sequence[float] | None) -> Sequence[float]:
         if vector is None:
@@ -179,7 +136,7 @@ class HybridSearcher:
 
     def _rankings(
         self, terms: tuple[list[str], dict[str, list[str]]], vector: Sequence[float]
-    ) -> dict[str, Any]:
+    ) -> dict[str, Ranking]:
         words, found = terms
         lexical = list(dict.fromkeys([*words, *(t for ts in found.values() for t in ts)]))
         return {
@@ -205,7 +162,7 @@ class PassageRetriever(BaseRetriever):
     """LangChain retriever over the hybrid searcher: Documents with passage metadata."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
-    searcher: Any
+    searcher: HybridSearcher
     k: int = 8
 
     def _get_relevant_documents(
@@ -213,18 +170,12 @@ class PassageRetriever(BaseRetriever):
     ) -> list[Document]:
         """The passages as Documents; ``invoke(query, k=…)`` overrides the retriever's ``k``."""
         return [
-            Document(
-                page_content=p.text,
-                id=p.chunk_id,
-                metadata={
-                    "doc_id": p.doc_id,
-                    "title": p.title,
-                    "source": p.source,
-                    "start": p.start,
-                    "end": p.end,
-                    "score": p.score,
-                    "page": p.page,
-                },
-            )
+            Document(page_content=p.text, id=p.chunk_id, metadata=_metadata(p))
             for p in self.searcher.search(query, k or self.k)
         ]
+
+
+def _metadata(passage: Passage) -> dict[str, object]:
+    """A Document's metadata: the passage's JSON shape without its text, the score unrounded."""
+    shape = {k: v for k, v in passage.as_dict().items() if k != "text"}
+    return shape | {"score": passage.score}

@@ -13,19 +13,23 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from assistant import prompts
-from assistant.answering import Sentence, candidate_sentences, parse_citations, word_overlap
+from assistant.answering import Sentence, candidate_sentences
 from assistant.chunking import split_sentences
+from assistant.citations import MARKER_RUN, marker, numbers, parse_citations, without_markers
 from assistant.loading import detect_language
-from assistant.retrieval import content_words, fold
+from assistant.overlap import word_overlap
+from assistant.text import content_words, fold
+from assistant.tuning import SUPPORT_LEXICAL_WEIGHT, SUPPORT_VECTORS_CACHE
 from assistant.types import Answer, Citation, Passage, Statement
 
-_MARKER = re.compile(r"\[(\d+)\]")
-_LEADING_MARKERS = re.compile(r"(?:\s*\[\d+\])+")
+if TYPE_CHECKING:
+    from assistant.embedding import Embedder
+
 _THINKING = re.compile(r"<think>.*?(?:</think>|$)", re.DOTALL)
 
 
@@ -49,18 +53,18 @@ def statement_spans(text: str) -> list[Span]:
     spans: list[Span] = []
     for sentence in split_sentences(text):
         start = sentence.start
-        lead = _LEADING_MARKERS.match(text, start)
+        lead = MARKER_RUN.match(text, start)
         if spans and lead and lead.end() > start:
             last = spans[-1]
-            moved = tuple(int(n) for n in _MARKER.findall(text, start, lead.end()))
+            moved = tuple(numbers(text, start, lead.end()))
             spans[-1] = Span(last.start, lead.end(), _unique(last.numbers + moved))
             start = lead.end()
             while start < sentence.end and text[start].isspace():
                 start += 1
         if start >= sentence.end:
             continue
-        numbers = tuple(int(n) for n in _MARKER.findall(text, start, sentence.end))
-        spans.append(Span(start, sentence.end, _unique(numbers)))
+        cited = tuple(numbers(text, start, sentence.end))
+        spans.append(Span(start, sentence.end, _unique(cited)))
     return spans
 
 
@@ -70,7 +74,7 @@ def _unique(numbers: tuple[int, ...]) -> tuple[int, ...]:
 
 def plain(text: str) -> str:
     """A statement without its markers."""
-    return " ".join(_MARKER.sub(" ", text).split())
+    return without_markers(text)
 
 
 class SupportScorer:
@@ -79,17 +83,17 @@ class SupportScorer:
 
     def __init__(
         self,
-        embedder: Any,
+        embedder: Embedder,
         *,
         threshold: float = 0.35,
         crosslingual_threshold: float = 0.15,
-        lexical_weight: float = 0.5,
+        lexical_weight: float = SUPPORT_LEXICAL_WEIGHT,
     ) -> None:
         self.embedder = embedder
         self.threshold = threshold
         self.crosslingual_threshold = crosslingual_threshold
         self.lexical_weight = lexical_weight
-        self.cache_size = 4096
+        self.cache_size = SUPPORT_VECTORS_CACHE
         self._cache: dict[str, np.ndarray] = {}
 
     def _vectors(self, texts: Sequence[str]) -> np.ndarray:
@@ -212,6 +216,6 @@ def _attach(
         out.append(text[last : span.end])
         last = span.end
         if margins.shape[1] and margins[i].max() >= 0:
-            out.append(f" [{sentences[int(margins[i].argmax())].rank + 1}]")
+            out.append(" " + marker(sentences[int(margins[i].argmax())].rank + 1))
             attached = True
     return "".join(out) + text[last:] if attached else None

@@ -1,5 +1,6 @@
 """Text rules of each language, in one place: words, stopwords, abbreviations, verbs of saying,
-question words and quotation marks. A new language is one more ``Language`` in ``LANGUAGES``.
+question words, words that refer back, articles and quotation marks. A new language is one more
+``Language`` in ``LANGUAGES``. Citation markers have their own leaf, ``assistant.citations``.
 
 A leaf module: it imports nothing of the assistant. The sets the rest of the code uses
 (``STOPWORDS``, ``SAYING``, ...) are the unions over all languages, since a question and the
@@ -9,10 +10,13 @@ article it is about are often in different languages.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 #: A word: a run of letters, digits or underscores (Unicode).
 WORD = re.compile(r"\w+", re.UNICODE)
+#: A capital letter of the Latin scripts (names; in German, also nouns).
+CAPITAL = "A-ZÀ-ÖØ-ÞĀ-Ž"
 
 
 @dataclass(frozen=True)
@@ -33,6 +37,12 @@ class Language:
     opinion: str
     #: Opening and closing quotation marks this language prints.
     quotes: tuple[str, str]
+    #: Words that refer back to something said before (a follow-up question's pronouns).
+    referring: str = ""
+    #: Words that open a follow-up question ("And ...?").
+    opening: str = ""
+    #: Articles, dropped when answers are compared (SQuAD-style normalisation).
+    articles: str = ""
 
 
 LANGUAGES: dict[str, Language] = {
@@ -53,6 +63,9 @@ LANGUAGES: dict[str, Language] = {
         opinion="""think thinks thought expect expects expected expectations say says said
         opinion opinions view views believe believes feel feels""",
         quotes=("“", "”"),
+        referring="""he she it they him her his its them their this that these those there""",
+        opening="and also",
+        articles="a an the",
     ),
     "de": Language(
         "de",
@@ -72,6 +85,10 @@ LANGUAGES: dict[str, Language] = {
         opinion="""denken denkt erwarten erwartet erwartungen sagen sagt sagte gesagt meinen
         meint glauben glaubt meinung ansicht halten hält""",
         quotes=("„", "“"),
+        referring="""er es ihn ihm sein seine seiner seinen ihr ihre ihrer ihren dessen deren dies
+        diese dieser dieses dort damit dazu davon darüber""",
+        opening="und auch",
+        articles="der die das den dem des ein eine einer eines einem einen",
     ),
     "fr": Language(
         "fr",
@@ -116,6 +133,12 @@ SAYING = _union("saying")
 ATTRIBUTING = _union("attributing")
 QUESTION_WORDS = _union("question_words")
 OPINION = _union("opinion")
+REFERRING = _union("referring")
+OPENING = _union("opening")
+#: Each language's articles (languages without any listed are left out).
+ARTICLES: dict[str, frozenset[str]] = {
+    code: frozenset(lang.articles.split()) for code, lang in LANGUAGES.items() if lang.articles
+}
 
 #: Opening quotation marks, and the marks that may close each (German „…“ is often closed
 #: with a straight ", and « » are used both ways round).
@@ -137,3 +160,29 @@ def quotes_for(language: str | None) -> tuple[str, str]:
 def words(text: str) -> list[str]:
     """The words of a text, lower case, in order."""
     return [w.lower() for w in WORD.findall(text)]
+
+
+def content_words(text: str) -> list[str]:
+    """Lower-cased words of a question, without stopwords, in order, without repeats."""
+    return list(dict.fromkeys(w for w in words(text) if w not in STOPWORDS))
+
+
+def fold(word: str) -> str:
+    """A word as the word index stores it: lower case, no diacritics."""
+    decomposed = unicodedata.normalize("NFKD", word.lower())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+#: Spellings of one sound across transliterations (Russian ч: tsch, tch, ch; ш: sch, sh).
+_SPELLINGS = (("tsch", "ch"), ("tch", "ch"), ("sch", "s"), ("sh", "s"), ("ph", "f"), ("x", "ks"))
+_SOUNDS = str.maketrans({"c": "k", "q": "k", "z": "s", "w": "v", "j": "k"})
+
+
+def skeleton(word: str) -> str:
+    """The consonants of a folded word as its transliterations share them, doubles made one:
+    Kasachstan, Kazakhstan and Kazajistan are all ``kskstn``, Putin and Poutine ``ptn``,
+    Lukjanow, Lukyanov and Loukianov ``lknv``."""
+    for spelling, sound in _SPELLINGS:
+        word = word.replace(spelling, sound)
+    kept = [c for c in word.translate(_SOUNDS) if c.isalpha() and c not in "aeiouyh"]
+    return "".join(c for i, c in enumerate(kept) if i == 0 or c != kept[i - 1])

@@ -1,13 +1,16 @@
 """Typed, frozen value objects that travel between the pipeline's steps.
 
 Article (loading) → Chunk (chunking) → Passage (retrieval) → Citation/Answer (answering).
+The JSON shapes the CLI prints are defined here, once (``as_dict``), and the one seam every
+answerer fills (``Answerer``: ``answer`` and ``stream``).
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, Protocol
 
 
 def content_id(*parts: object, length: int = 16) -> str:
@@ -89,6 +92,14 @@ class DocumentInfo:
     chunks: int
     added_at: str
 
+    def as_dict(self) -> dict[str, object]:
+        """The JSON shape the CLI prints (`assistant list --json`)."""
+        return {
+            "id": self.doc_id, "title": self.title, "source": self.source,
+            "language": self.language, "chunks": self.chunks, "author": self.author,
+            "date": self.date, "added_at": self.added_at,
+        }  # fmt: skip
+
 
 @dataclass(frozen=True)
 class Passage:
@@ -104,6 +115,14 @@ class Passage:
     score: float
     page: int | None = None
     language: str | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        """The JSON shape of a passage (`assistant search --json`; a Citation's and the
+        retriever's metadata are this shape too)."""
+        return {
+            "doc_id": self.doc_id, "title": self.title, "source": self.source, "text": self.text,
+            "start": self.start, "end": self.end, "page": self.page, "score": round(self.score, 6),
+        }  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -122,21 +141,10 @@ class Citation:
 
     def as_dict(self) -> dict[str, object]:
         """The JSON shape the CLI prints (``support`` only for written answers)."""
-        p = self.passage
+        passage = {k: v for k, v in self.passage.as_dict().items() if k != "score"}
         support = {} if self.support is None else {"support": round(self.support, 4)}
-        return {
-            "n": self.n,
-            "doc_id": p.doc_id,
-            "title": p.title,
-            "source": p.source,
-            "text": p.text,
-            "start": p.start,
-            "end": p.end,
-            "page": p.page,
-            "quote": self.quote,
-            "quote_start": self.quote_start,
-            "quote_end": self.quote_end,
-        } | support
+        quote = {"quote": self.quote, "quote_start": self.quote_start, "quote_end": self.quote_end}
+        return {"n": self.n} | passage | quote | support
 
 
 @dataclass(frozen=True)
@@ -203,6 +211,29 @@ class Answer:
 
 
 @dataclass(frozen=True)
+class Quotes:
+    """The evidence an answer is being written from, shown before the model's first token."""
+
+    citations: tuple[Citation, ...]
+
+
+#: What a stream yields: maybe the evidence, text as it is written, then the Answer (last).
+Event = str | Quotes | Answer
+
+
+class Answerer(Protocol):
+    """Passages → Answer: the extractive answerer and the LLM answerers fill this seam."""
+
+    def answer(self, question: str, passages: Sequence[Passage]) -> Answer:
+        """A cited answer, or an abstention."""
+        ...
+
+    def stream(self, question: str, passages: Sequence[Passage]) -> Iterator[Event]:
+        """The answer's text as it is written (if it is written), then the Answer."""
+        ...
+
+
+@dataclass(frozen=True)
 class Problem:
     """One way the index's stores disagree: what kind, which ids, and a line for people."""
 
@@ -212,6 +243,10 @@ class Problem:
 
     def __str__(self) -> str:
         return self.message
+
+    def as_dict(self) -> dict[str, object]:
+        """The JSON shape `assistant doctor --json` prints."""
+        return {"kind": self.kind, "ids": list(self.ids), "message": self.message}
 
 
 @dataclass(frozen=True)
@@ -225,3 +260,7 @@ class Repair:
 
     def __str__(self) -> str:
         return self.message
+
+    def as_dict(self) -> dict[str, object]:
+        """The JSON shape `assistant doctor --json` prints."""
+        return {"kind": self.kind, "count": self.count, "done": self.done, "message": self.message}

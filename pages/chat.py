@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import html
-import re
-import uuid
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import replace
 
 import streamlit as st
 
-from assistant.chat import Turn as ChatTurn
+from assistant.citations import link_markers
+from assistant.conversation import Conversation, Exchange
 from assistant.errors import AssistantError
 from assistant.factory import Assistant
-from assistant.llm import Event, Quotes
 from assistant.preferences import record_feedback
-from assistant.types import Answer, Citation
+from assistant.types import Answer, Citation, Event, Quotes
 from pages.common import (
+    escape_md,
     get_assistant,
     highlight_html,
     highlight_spans,
@@ -30,19 +29,6 @@ from pages.common import (
 
 CLOSEST_SHOWN = 3
 SOURCES_OPEN = 3  # a longer list shows the first source and folds the rest away
-MAX_TURNS = 6  # earlier turns no longer help a follow-up
-_MARKER = re.compile(r"\[(\d+)\]")
-# Markdown's special characters: a streamed token is shown as text, never as a link or image.
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
-
-
-@dataclass(frozen=True)
-class Turn:
-    """A question and its answer (None while it is being written) in this conversation."""
-
-    id: str
-    question: str
-    answer: Answer | None = None
 
 
 def unsupported_flag(answer: Answer, citation: Citation) -> str | None:
@@ -78,11 +64,11 @@ def fold_sources(
 def linked_answer_html(answer: Answer, anchors: dict[int, str]) -> str:
     """The answer's text, escaped, each known ``[n]`` a link to its source below."""
 
-    def link(match: re.Match[str]) -> str:
-        anchor = anchors.get(int(match.group(1)))
-        return f'<a href="#{anchor}">{match.group(0)}</a>' if anchor else match.group(0)
+    def link(n: int, marker: str) -> str:
+        anchor = anchors.get(n)
+        return f'<a href="#{anchor}">{marker}</a>' if anchor else marker
 
-    body = _MARKER.sub(link, html.escape(answer.text))
+    body = link_markers(html.escape(answer.text), link)
     return f'<div style="white-space: pre-wrap">{body}</div>'
 
 
@@ -132,9 +118,10 @@ def show_note(answer: Answer) -> None:
 
 
 def escape_markdown(tokens: Iterable[str]) -> Iterator[str]:
-    """The tokens with Markdown's special characters escaped (st.write_stream renders Markdown)."""
+    """The tokens with Markdown's special characters escaped (st.write_stream renders Markdown):
+    a streamed token is shown as text, never as a link or image."""
     for token in tokens:
-        yield _MARKDOWN_SPECIAL.sub(r"\\\1", token)
+        yield escape_md(token)
 
 
 def show_evidence(quotes: Quotes) -> None:
@@ -174,7 +161,7 @@ def settle(events: Iterable[Event]) -> Answer:
     return final[-1]
 
 
-def feedback(turn: Turn, assistant: Assistant) -> None:
+def feedback(turn: Exchange, assistant: Assistant) -> None:
     """👍/👎 under an answer, stored with its question and sources when clicked."""
     key = f"feedback-{turn.id}"
 
@@ -189,22 +176,19 @@ def feedback(turn: Turn, assistant: Assistant) -> None:
 
 
 def answer_turn(
-    assistant: Assistant, history: list[Turn], at: int, dates: dict[str, str | None]
+    conversation: Conversation, turn: Exchange, assistant: Assistant, dates: dict[str, str | None]
 ) -> None:
-    """Write the answer to ``history[at]``, kept in the history as soon as it is asked: a
+    """Write the answer to ``turn``, kept in the conversation as soon as it is asked: a
     question sent meanwhile interrupts this run, and the next run answers both in order."""
-    turn = history[at]
     try:
         with st.spinner("Writing the answer…"), index_lock(assistant.store.directory):
-            past = [ChatTurn(t.question, t.answer.text) for t in history[:at] if t.answer]
-            answer = settle(assistant.stream(turn.question, past[-MAX_TURNS:]))
+            answer = settle(conversation.answer(turn))
     except AssistantError as exc:
+        conversation.drop(turn)
         show_error(exc)
-        history.remove(turn)
         return
-    history[at] = turn = Turn(turn.id, turn.question, answer)
     show_answer(answer, dates, turn.id)
-    feedback(turn, assistant)
+    feedback(replace(turn, answer=answer), assistant)
 
 
 def main() -> None:
@@ -224,16 +208,17 @@ def main() -> None:
             f"{settings.corpus} and reload."
         )
     dates = {d.doc_id: d.date for d in docs}
-    history: list[Turn] = st.session_state.setdefault("history", [])
+    history: list[Exchange] = st.session_state.setdefault("history", [])
+    conversation = Conversation(assistant, exchanges=history)
     st.sidebar.button("New conversation", on_click=history.clear, icon=":material/add_comment:")
     if question := st.chat_input("Ask about your articles"):
-        history.append(Turn(uuid.uuid4().hex, question))
+        conversation.add(question)
     for turn in list(history):
         with st.chat_message("user"):
             show_text(turn.question)
         with st.chat_message("assistant"):
             if turn.answer is None:
-                answer_turn(assistant, history, history.index(turn), dates)
+                answer_turn(conversation, turn, assistant, dates)
             else:
                 show_answer(turn.answer, dates, turn.id)
                 feedback(turn, assistant)

@@ -26,10 +26,15 @@ from assistant.types import Passage
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
 
 
+def escape_md(text: str) -> str:
+    """The text with Markdown's special characters escaped (line breaks kept)."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+
+
 def md(text: object) -> str:
     """Outside text (a file name, an error, a server's words, an LLM sentence) made safe for
     an element that renders Markdown: special characters escaped, on one line."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
+    return escape_md(" ".join(str(text).split()))
 
 
 def show_error(text: object) -> None:

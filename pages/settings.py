@@ -19,6 +19,7 @@ from pages.common import is_admin, load_settings, md
 LABELS = {
     "answerer": "Answerer",
     "k": "Passages retrieved per question (k)",
+    "answer_passages": "Passages an answer is made from (of the k retrieved)",
     "answer_sentences": "Most sentences in an extractive answer",
     "abstain_threshold": "Abstention threshold (question in the article's language)",
     "abstain_threshold_crosslingual": "Abstention threshold (question in another language)",

@@ -10,12 +10,12 @@ from conftest import CORPUS, XQUAD
 
 from assistant.answering import balanced, restates, spoken
 from assistant.attribution import person_key, quotations, speakers
-from assistant.chat import Conversation
 from assistant.chunking import split_sentences
 from assistant.config import Settings
+from assistant.conversation import Conversation
 from assistant.evaluation import squad_articles
 from assistant.factory import Assistant, build_assistant
-from assistant.retrieval import content_words, fold
+from assistant.text import content_words, fold
 from assistant.types import Answer
 
 ARTICLE = CORPUS / "tokayev-visit.de.txt"
@@ -75,6 +75,8 @@ def test_experts_are_named_in_the_answer_with_their_points(library: Assistant) -
     for c in answer.citations:  # each quote appears, balanced, in the text the reader reads
         assert balanced(spoken(c.quote)).strip('„“" ') in answer.text
     assert "keine bahnbrechenden" in answer.text or "keine Durchbrüche" in answer.text  # his point
+    lepsibaev = next(line for line in answer.text.splitlines() if line.startswith("Lepsibaev:"))
+    assert "Erwartungen für Kernkraftwerke und Energiefragen" in lepsibaev  # and his
     assert "Experten sagten, was sie" not in answer.text
 
 
@@ -83,6 +85,9 @@ def test_experts_are_named_in_the_answer_with_their_points(library: Assistant) -
     [
         "What did Emmanuel Macron say about the Olympic Games in Sochi?",
         "Was hat Xi Jinping bei der Eröffnung der Olympischen Spiele gesagt?",
+        "What did Lukyanov say about China?",  # he speaks, but not of China
+        "Combien coûtera la centrale nucléaire de Rosatom ?",  # no sum
+        "Wann hat Rosatom mit dem Bau des Kraftwerks begonnen?",  # no date
         pytest.param(
             "When will Putin visit Kazakhstan?",
             marks=pytest.mark.xfail(
@@ -102,6 +107,8 @@ def test_a_topical_question_the_article_cannot_answer_is_declined(
     [
         ("Qui dirige le conseil eurasien d'experts ?", "Chingiz Lepsibaev"),
         ("¿Cuántos días dura la visita de Tokáyev a Rusia?", "zweitägigen"),
+        ("When does Tokayev leave for Tatarstan?", "am 11."),  # the sentence with a time
+        ("Que pense Loukianov de la visite ?", "keine bahnbrechenden"),  # Lukjanow's words
     ],
 )
 def test_french_and_spanish_questions_are_answered(
@@ -145,7 +152,14 @@ def test_sentences_of_the_article_are_attributed_to_their_speakers() -> None:
 
 @pytest.mark.parametrize(
     ("a", "b", "same"),
-    [("Lukjanow", "Lukyanov", True), ("Tokajew", "Tokayev", True), ("Putin", "Macron", False)],
+    [
+        ("Lukjanow", "Lukyanov", True),
+        ("Tokajew", "Tokayev", True),
+        ("Fjodor Lukjanow", "Loukianov", True),
+        ("Michailitschenko", "Mikhailichenko", True),
+        ("Putin", "Macron", False),
+        ("Xi", "Yi", False),
+    ],
 )
 def test_transliterated_names_are_one_person(a: str, b: str, same: bool) -> None:
     assert (person_key(a) == person_key(b)) is same

@@ -22,6 +22,7 @@ from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.element_tree import ChatMessage
 
 from assistant import prompts
+from assistant.conversation import Exchange
 from pages.common import highlight_html
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -136,8 +137,7 @@ def test_markers_link_to_their_sources_listed_once_by_file_name(corpus: Path) ->
 def test_a_question_sent_while_one_is_answered_keeps_both(corpus: Path) -> None:
     at = start()
     # what a run interrupted by a second question leaves: the first asked, not yet answered
-    chat = pytest.importorskip("pages.chat")
-    at.session_state["history"] = [chat.Turn("first", "Was erwarten Experten von dem Besuch?")]
+    at.session_state["history"] = [Exchange("Was erwarten Experten von dem Besuch?", id="first")]
     ask(at, "Wen trifft Tokajew in Moskau?")
 
     questions = [m.html[0].value for m in at.chat_message if m.name == "user"]

@@ -232,7 +232,7 @@ def test_the_library_adds_a_web_page_and_lists_a_bad_address(
 
 EVIDENCE_PAGE = """
 from pages.chat import settle
-from assistant.llm import Quotes
+from assistant.types import Quotes
 from assistant.types import Answer, Citation, Passage
 
 # the local answerer's events: the evidence first, then tokens, then the Answer

@@ -214,6 +214,20 @@ def ask(page: Page, question: str) -> Any:
     return reply
 
 
+#: The request the page itself sends to the canary once it has drawn what it shows.
+SETTLED = "/settled"
+
+
+def settled(page: Page, canary: str) -> list[str]:
+    """The canary's hits besides ``SETTLED``, once the page has drawn two frames and a
+    request it sends after them has reached the canary: any request or handler the shown text
+    could set off was started before that one (a positive condition, not a fixed wait)."""
+    page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    page.evaluate(f"() => fetch('{canary}{SETTLED}', {{mode: 'no-cors'}}).then(() => null)")
+    assert SETTLED in Canary.hits  # the canary was reachable from the page
+    return [hit for hit in Canary.hits if hit != SETTLED]
+
+
 def shoot(page: Page, name: str) -> None:
     """A screenshot of the whole page (Streamlit scrolls inside its main block, so the
     viewport is first grown to the content's height)."""
@@ -263,11 +277,11 @@ def test_a_hostile_document_runs_no_script_and_loads_nothing(page: Page, canary:
     expect(reply).to_contain_text("<script>window.pwned = 1")  # shown as text
     expect(reply).to_contain_text("onerror=")
     expect(reply).to_contain_text("![zebra](")
-    page.wait_for_timeout(1500)  # time for any image request or handler to fire
+    hits = settled(page, canary)
     shoot(page, "hostile.png")
     assert all(frame.evaluate("typeof window.pwned") == "undefined" for frame in page.frames)
     assert reply.locator("img, script").count() == 0
-    assert Canary.hits == []
+    assert hits == []
 
 
 def test_the_settings_and_evaluation_pages_open(page: Page) -> None:
@@ -317,7 +331,7 @@ def test_outside_text_in_errors_titles_and_warnings_loads_nothing(
     finally:
         prefs.unlink()
         llm.close()
-    page.wait_for_timeout(1500)
+    hits = settled(page, canary)
     shoot(page, "hostile-warning.png")
     assert llm.requests, "the LLM answered"
-    assert sorted(set(Canary.hits)) == ["/bad-reason", "/titled"]  # the app's own fetches
+    assert sorted(set(hits)) == ["/bad-reason", "/titled"]  # the app's own fetches

@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +17,12 @@ import pytest
 from fake_llm_server import FakeLLMServer
 
 from assistant import prompts
-from assistant.chat import Conversation, KeywordCondenser, Turn, is_follow_up
+from assistant.chat import KeywordCondenser, Turn, is_follow_up
 from assistant.config import Settings
+from assistant.conversation import HISTORY_TURNS, Conversation
+from assistant.errors import AssistantError
 from assistant.factory import build_assistant
-from assistant.types import Answer
+from assistant.types import Answer, Event
 
 ROOT = Path(__file__).resolve().parent.parent
 INTRO = "Fjodor Lukjanow, Chefredakteur"
@@ -115,3 +118,39 @@ def test_assistant_chat_reads_a_conversation_from_stdin(index: Path):
     quoted = {c["quote"] for c in first["citations"]}
     assert any(q.startswith(INTRO) for q in quoted)
     assert not quoted & {c["quote"] for c in second["citations"]}  # no repeats in a follow-up
+
+
+class RecordingAsker:
+    """Stands in for the Assistant to see which history each question is asked with (the
+    conversation's own bookkeeping; the real assistant is asked in the tests above)."""
+
+    def __init__(self) -> None:
+        self.histories: list[list[Turn]] = []
+
+    def stream(self, question: str, history: Sequence[Turn] = ()) -> Iterator[Event]:
+        self.histories.append(list(history))
+        if question == "fail":
+            raise AssistantError("the index is busy: try again")
+        yield f"{question}!"
+        yield Answer(question, f"answer to {question}")
+
+
+def test_a_conversation_asks_with_the_last_answered_turns_and_drops_a_failed_question() -> None:
+    asker = RecordingAsker()
+    conversation = Conversation(asker, max_turns=2)
+    for question in ("one", "two", "three"):
+        conversation.ask(question)
+    pending = conversation.add("four")  # asked, not answered yet (the page's state mid-run)
+    with pytest.raises(AssistantError):
+        conversation.ask("fail")
+    assert list(conversation.answer(pending)) == ["four!", Answer("four", "answer to four")]
+    assert asker.histories == [
+        [],
+        [Turn("one", "answer to one")],
+        [Turn("one", "answer to one"), Turn("two", "answer to two")],
+        [Turn("two", "answer to two"), Turn("three", "answer to three")],  # "four" unanswered
+        [Turn("two", "answer to two"), Turn("three", "answer to three")],  # before "fail"
+    ]
+    assert [e.question for e in conversation.exchanges] == ["one", "two", "three", "four"]
+    assert conversation.history[-1] == Turn("four", "answer to four")
+    assert HISTORY_TURNS == 3 and Conversation(asker).max_turns == HISTORY_TURNS

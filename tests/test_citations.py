@@ -1,5 +1,5 @@
-"""Tests of assistant.answering's pure parts: citation markers parsed back into data, word
-overlap, and the candidate sentences of overlapping passages."""
+"""Tests of the pure parts: citation markers parsed back into data (assistant.citations), word
+overlap (assistant.overlap), and the candidate sentences of overlapping passages (answering)."""
 
 from __future__ import annotations
 
@@ -10,15 +10,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from assistant.answering import (
-    candidate_sentences,
-    parse_citations,
-    trigrams,
-    weighted_overlap,
-    word_overlap,
-)
+from assistant.answering import candidate_sentences
 from assistant.chunking import chunk_article
-from assistant.retrieval import stems
+from assistant.citations import link_markers, numbers, parse_citations, without_markers
+from assistant.citations import marker as marker_for
+from assistant.overlap import trigrams, weighted_overlap, word_overlap
+from assistant.retrieval import fuse, stems
 from assistant.types import Article, Passage
 
 PROPERTY = settings(max_examples=200, deadline=None)
@@ -120,6 +117,28 @@ def test_dropping_a_marker_keeps_words_apart(text: str) -> None:
     assert new_text.split() == ["Er", "kam", "heute."]
 
 
+@pytest.mark.parametrize(
+    ("text", "numbers_", "plain"),
+    [
+        ("Er kam [1]. Sie ging [2] [1].", [1, 2, 1], "Er kam . Sie ging ."),
+        ("No markers.", [], "No markers."),
+        ("[12]Start", [12], "Start"),
+    ],
+)
+def test_markers_read_back(text: str, numbers_: list[int], plain: str) -> None:
+    assert numbers(text) == numbers_
+    assert without_markers(text) == plain
+    assert link_markers(text, lambda n, m: f"<{n}:{m}>") == MARKER.sub(
+        lambda match: f"<{match.group(1)}:{match.group(0)}>", text
+    )
+    assert [marker_for(n) for n in numbers_] == re.findall(r"\[\d+\]", text)
+
+
+def test_numbers_within_a_span() -> None:
+    text = "A [1]. B [2] [3]. C [4]."
+    assert numbers(text, text.index("B"), text.index("C")) == [2, 3]
+
+
 # -- word_overlap and trigrams ------------------------------------------------------------
 
 
@@ -204,3 +223,14 @@ def test_a_rare_question_word_outweighs_a_common_one() -> None:
 )
 def test_stems_add_shortened_long_words(words: list[str], expected: list[str]) -> None:
     assert stems(words) == expected
+
+
+def test_fuse_adds_weighted_reciprocal_ranks() -> None:
+    fused = fuse([(1.0, ["a", "b"]), (0.5, ["b", "c"])], k=5)
+    assert [item for item, _ in fused] == ["b", "a", "c"]
+    assert dict(fused) == pytest.approx({"a": 1 / 6, "b": 1 / 7 + 0.5 / 6, "c": 0.5 / 7})
+    assert fuse([(1.0, ["a"]), (1.0, ["b"])], k=60) == [("a", 1 / 61), ("b", 1 / 61)]  # ties
+    # the smaller k lets a top rank of the second ranking pass a low rank of the first
+    first, second = [f"p{i}" for i in range(8)], ["q"]
+    assert [i for i, _ in fuse([(1.0, first), (0.5, second)], k=5)].index("q") < 8
+    assert [i for i, _ in fuse([(1.0, first), (0.5, second)], k=60)].index("q") == 8

@@ -299,10 +299,13 @@ def test_the_doctor_command_reports_then_repairs(
 
     assert main(["doctor", "--index", str(tmp_path / "ix"), "--json"]) == 1
     report = json.loads(capsys.readouterr().out)
-    assert report["repaired"] == ["embedded 2 stored chunks the dense index lacked"]
-    assert [p.split(" (")[0] for p in report["problems"]] == [
-        "the lexical index fts_trigram disagrees with the chunks"
-    ]
+    repaired, problems = report["repaired"], report["problems"]
+    assert [(r["kind"], r["count"], r["done"]) for r in repaired] == [("reembedded", 2, True)]
+    assert "embedded 2" in repaired[0]["message"]  # the line says what was done
+    assert [(p["kind"], p["ids"]) for p in problems] == [("lexical", ["fts_trigram"])]
+    assert "fts_trigram" in problems[0]["message"]  # and names what disagrees
     assert main(["doctor", "--index", str(tmp_path / "ix"), "--repair"]) == 0
-    out = capsys.readouterr().out
-    assert "repaired: rebuilt the lexical indexes" in out and "0 problems" in out
+    out = capsys.readouterr().out.splitlines()
+    repaired_lines = [line for line in out if line.startswith("repaired: ")]
+    assert any("lexical" in line for line in repaired_lines)  # names what it rebuilt
+    assert out[-1].startswith("0 problems")

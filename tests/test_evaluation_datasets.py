@@ -6,13 +6,13 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import XQUAD  # found beside a clone or a worktree
 
 from assistant.cli import main
 from assistant.datasets import import_squad, load_dataset
 from assistant.errors import DatasetError
 
 ROOT = Path(__file__).resolve().parent.parent
-XQUAD = ROOT.parent / "shared" / "data" / "xquad-dev"
 needs_xquad = pytest.mark.skipif(
     not (XQUAD / "xquad-dev.de.json").is_file(),
     reason=f"xquad-dev not found at {XQUAD} (the shared data set is not on this machine)",

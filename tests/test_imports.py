@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
+from pathlib import Path
 
 HEAVY = ("torch", "sentence_transformers", "transformers", "chromadb", "streamlit")
 
@@ -24,3 +26,53 @@ def test_help_runs_without_loading_the_model():
     )
     assert done.returncode == 0
     assert all(c in done.stdout for c in ("ingest", "list", "remove", "search", "ask"))
+
+
+def _imported_modules(path: Path) -> set[str]:
+    """The package's modules a module imports, at its top or in a function (not the imports
+    made for type checking only)."""
+    found: set[str] = set()
+
+    def visit(nodes: list[ast.stmt]) -> None:
+        for node in nodes:
+            if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+                visit(node.orelse)
+                continue
+            if isinstance(node, ast.ImportFrom) and node.module:
+                if node.module == "assistant":
+                    found.update(alias.name for alias in node.names)
+                elif node.module.startswith("assistant."):
+                    found.add(node.module.split(".")[1])
+            elif isinstance(node, ast.Import):
+                found.update(
+                    a.name.split(".")[1] for a in node.names if a.name.startswith("assistant.")
+                )
+            for child in ast.iter_child_nodes(node):
+                if isinstance(child, ast.stmt):
+                    visit([child])
+
+    visit(ast.parse(path.read_text(encoding="utf-8")).body)
+    return found
+
+
+def test_the_import_graph_has_no_cycles():
+    package = Path(__file__).resolve().parent.parent / "assistant"
+    graph = {p.stem: _imported_modules(p) & {q.stem for q in package.glob("*.py")}
+             for p in package.glob("*.py")}  # fmt: skip
+    assert len(graph) > 30 and graph["factory"] >= {"retrieval", "answering", "store"}
+    cycles = []
+    done: set[str] = set()
+
+    def walk(module: str, path: list[str]) -> None:
+        if module in path:
+            cycles.append([*path[path.index(module) :], module])
+            return
+        if module in done:
+            return
+        for imported in sorted(graph[module]):
+            walk(imported, [*path, module])
+        done.add(module)
+
+    for module in sorted(graph):
+        walk(module, [])
+    assert cycles == []  # e.g. [["embedding", "e5", "embedding"]] before the engine moved

@@ -10,9 +10,9 @@ import pytest
 
 from assistant.config import DEFAULT_LEXICON, Settings
 from assistant.factory import build_assistant
-from assistant.lexicon import Lexicon, parse_line, word_pairs
+from assistant.lexicon import Lexicon, parse_line, question_words, word_pairs
 from assistant.loading import load_text
-from assistant.retrieval import HybridSearcher, question_words
+from assistant.retrieval import HybridSearcher
 
 # Written for these tests in the dictionary's format (not taken from it).
 DICTIONARY = """\

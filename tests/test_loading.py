@@ -415,6 +415,17 @@ def test_unreadable_file(tmp_path: Path) -> None:
         load_file(path)
 
 
+@pytest.mark.skipif(not Path("/proc/self/mem").is_file(), reason="no /proc/self/mem (not Linux)")
+def test_a_file_even_root_cannot_read(tmp_path: Path) -> None:
+    """A regular file whose read fails for root too (CI runs as root): /proc/self/mem under a
+    .txt name answers a read at offset 0 with EIO."""
+    path = tmp_path / "locked.txt"
+    path.symlink_to("/proc/self/mem")
+    with pytest.raises(LoadError, match=r"cannot be read \(.+\): check its permissions") as caught:
+        load_file(path)
+    assert caught.value.path == str(path)
+
+
 # --- discover ----------------------------------------------------------------------------
 
 

@@ -32,8 +32,9 @@ def test_answer_with_stored_vectors_equals_answer_encoded_now(ingested):
         encoding_now.answer(QUESTION, passages),
     )
     assert stored.text == fresh.text and not stored.abstained
-    s_scores, _ = assistant.answerer.score(QUESTION, candidate_sentences(passages[:5]))
-    f_scores, _ = encoding_now.score(QUESTION, candidate_sentences(passages[:5]))
+    sentences = candidate_sentences(passages[:5])
+    s_scores = assistant.answerer.evidence(QUESTION, sentences).confidence()
+    f_scores = encoding_now.evidence(QUESTION, sentences).confidence()
     assert np.allclose(s_scores, f_scores, atol=1e-4)
 
 

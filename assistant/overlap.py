@@ -1,0 +1,88 @@
+"""Spelling-tolerant word overlap between a question's words and a sentence (pure).
+
+Words match by character trigrams or a shared prefix, so names and cognates match across
+languages (Tokayev/Tokajew, experts/Experten), and, for a question in another language than
+the text, by their consonants as transliterations share them (Poutine/Putin);
+``weighted_overlap`` weights each question word by its rarity among the candidate sentences.
+The extractive answerer ranks sentences with it, and the support check scores written
+statements with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import lru_cache
+
+import numpy as np
+
+from assistant.text import WORD, fold, skeleton
+from assistant.tuning import TRIGRAMS_CACHE, WORD_PAIRS_CACHE
+
+
+@lru_cache(maxsize=TRIGRAMS_CACHE)
+def trigrams(word: str) -> frozenset[str]:
+    """Character trigrams of a word padded with spaces (names and cognates share many)."""
+    padded = f" {word} "
+    return frozenset(padded[i : i + 3] for i in range(len(padded) - 2))
+
+
+@lru_cache(maxsize=WORD_PAIRS_CACHE)  # pure, and the same word pairs recur across sentences
+def word_similarity(a: str, b: str, sounds: bool = False) -> float:
+    """Spelling similarity of two folded words (0..1): trigram Jaccard, shared prefix, or
+    shared consonants.
+
+    The shared prefix catches cognates across languages (experts/experten, visit/visite);
+    with ``sounds`` (a question in another language than the text), the consonants
+    (``skeleton``) catch a name's transliterations (Poutine/Putin, Kazajistan/Kasachstan,
+    Moscu/Moskau), for words of five letters or more.
+    """
+    if a == b:
+        return 1.0
+    ga, gb = trigrams(a), trigrams(b)
+    jaccard = len(ga & gb) / len(ga | gb)
+    by_prefix = _prefix_share(a, b, 4)
+    by_sound = 0.0
+    if sounds and min(len(a), len(b)) >= 5:
+        by_sound = _prefix_share(skeleton(a), skeleton(b), 3)
+    return max(jaccard, by_prefix, by_sound)
+
+
+def _prefix_share(a: str, b: str, least: int) -> float:
+    """The share of the longer string that both start with, if that is at least four
+    characters, or ``least`` when the two are the same."""
+    pairs = enumerate(zip(a, b, strict=False))
+    prefix = next((i for i, (x, y) in pairs if x != y), min(len(a), len(b)))
+    enough = prefix >= 4 or (prefix >= least and a == b)
+    return prefix / max(len(a), len(b)) if enough else 0.0
+
+
+def word_matches(question_words: Sequence[str], text: str, sounds: bool = False) -> list[float]:
+    """For each question word, how well the text's closest word spells it (0, or 0.4..1)."""
+    words = {fold(w) for w in WORD.findall(text)}
+    matches = []
+    for q in question_words:
+        best = max((word_similarity(q, w, sounds) for w in words), default=0.0)
+        matches.append(best if best >= 0.4 else 0.0)
+    return matches
+
+
+def word_overlap(question_words: Sequence[str], text: str, sounds: bool = False) -> float:
+    """How much of the question's words the text holds, allowing near-spellings (0..1)."""
+    matches = word_matches(question_words, text, sounds)
+    return sum(matches) / len(matches) if matches else 0.0
+
+
+def weighted_overlap(
+    question_words: Sequence[str], texts: Sequence[str], sounds: bool = False
+) -> np.ndarray:
+    """Word overlap of each text, each question word weighted by its rarity among the texts.
+
+    A word that most candidate sentences share (the topic) tells them apart less than one
+    only a few hold (inverse document frequency over the candidates).
+    """
+    if not question_words or not texts:
+        return np.zeros(len(texts))
+    matches = np.array([word_matches(question_words, t, sounds) for t in texts])
+    holders = (matches > 0.6).sum(axis=0)
+    rarity = np.log((len(texts) + 1) / (holders + 0.5))
+    return np.asarray(matches @ rarity / rarity.sum())

@@ -1,0 +1,65 @@
+"""Constants chosen by measurement, in one place, each with where its figures are.
+
+A leaf module (it imports nothing). The figures are in docs/benchmarks.md ("What was tried":
+Retrieval, Extractive answers; "The bilingual lexicon") and docs/llm.md; they were measured
+on xquad-dev's even questions and read on the odd ones. What a user may want to change is a setting
+(``config.Settings``) whose default comes from here: ``ANSWER_PASSAGES`` is
+``ASSISTANT_ANSWER_PASSAGES``, ``SEARCH_DEPTH`` is ``ASSISTANT_SEARCH_DEPTH``.
+"""
+
+from __future__ import annotations
+
+# -- retrieval (docs/benchmarks.md, "What was tried / Retrieval", "The bilingual lexicon") --
+
+#: Reciprocal-rank fusion's k: small, so that the top ranks decide (k ∈ {5, 20, 60} measured;
+#: 5 best at 1000 and 2000 characters). Follow-up questions fuse their two rankings with it too.
+RRF_K = 5
+#: Candidates each ranking (dense, words, trigram) gives the fusion.
+SEARCH_DEPTH = 50
+#: Most translations of one word or phrase a question is expanded with (1…20 measured: 8).
+TRANSLATIONS = 8
+
+# -- the extractive answer (docs/benchmarks.md, "What was tried / Extractive answers") ------
+
+#: Passages (the best-ranked of those retrieved) the answer quotes from; a question about
+#: what people think reads every retrieved passage, since each person may speak in another.
+ANSWER_PASSAGES = 5
+#: Relevance of a sentence: this share rarity-weighted word overlap, the rest embedding
+#: similarity (0.7 overlap + 0.3 embedding measured against 0.3 + 0.7).
+LEXICAL_WEIGHT = 0.7
+#: Relevance bonus of a sentence from the passage ranked r (from 0): RANK_BONUS / (r + 1).
+RANK_BONUS = 0.05
+#: Sentences below this share of the best one's relevance are not quoted.
+KEEP_RATIO = 0.5
+#: Two sentences whose vectors are this similar are one sentence (the second is not quoted).
+DUPLICATE_SIMILARITY = 0.9
+#: Confidence that a sentence is on the question's topic (what the abstention thresholds
+#: apply to): this share plain word overlap, the rest embedding ("Abstention signal").
+CONFIDENCE_LEXICAL_WEIGHT = 0.5
+#: Characters of a document either side of the candidate sentences read to find who speaks.
+CONTEXT_CHARS = 3000
+
+# -- the local answerer's evidence (docs/llm.md) -------------------------------------------
+
+#: Sentences the local model reads, best first: every prompt token costs time before the
+#: first answer token on a CPU (6 with a neighbour either side read ~590 tokens, 3 alone ~240).
+EVIDENCE_SENTENCES = 3
+#: Neighbouring sentences given with each (either side).
+EVIDENCE_CONTEXT = 0
+#: Their keep ratio: a wider pick than a quoted answer shows.
+EVIDENCE_KEEP_RATIO = 0.3
+
+# -- support of written statements (docs/llm.md) -------------------------------------------
+
+#: Support of a statement by a sentence: this share word overlap, the rest embedding.
+SUPPORT_LEXICAL_WEIGHT = 0.5
+
+# -- caches: sized for a conversation's working set, not measured for quality -------------
+
+#: Passage sentences whose vectors the support check keeps (the same passages come back).
+SUPPORT_VECTORS_CACHE = 4096
+#: Words whose character trigrams are kept, and word pairs whose similarity is kept.
+TRIGRAMS_CACHE = 1 << 16
+WORD_PAIRS_CACHE = 1 << 18
+#: Questions whose detected language is kept (retrieval and the answerer both ask).
+LANGUAGES_CACHE = 256
