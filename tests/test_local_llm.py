@@ -282,3 +282,19 @@ def test_the_model_reads_who_says_each_quote() -> None:
     assert prompts.EVIDENCE_VIEWS.format(language="English") in user.content
     (_, plain) = answer_messages("What do experts expect?", given, evidence=True)
     assert "said by" not in plain.content and "NAME" not in plain.content
+
+
+@pytest.mark.parametrize(
+    ("context", "expected"),
+    [(0, "Zweiter Satz hier."), (1, "Erster Satz. Zweiter Satz hier. Dritter Satz.")],
+)
+def test_an_excerpt_is_the_quoted_sentence_with_its_neighbours(context: int, expected: str) -> None:
+    """The local model reads each quote alone (tuning.EVIDENCE_CONTEXT = 0: a short prompt),
+    or with ``context`` sentences either side; offsets stay the document's."""
+    text = "Vorher. Erster Satz. Zweiter Satz hier. Dritter Satz. Danach."
+    passage = Passage("c1", "d1", "Titel", "t.txt", text[8:], 8, len(text), 1.0)
+    start = text.index("Zweiter")
+    quote = Citation(1, passage, "Zweiter Satz hier.", start, start + 18)
+    [excerpt] = excerpts([quote], context)
+    assert excerpt.text == expected
+    assert text[excerpt.start : excerpt.end] == expected
