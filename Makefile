@@ -39,6 +39,7 @@ lint: $(BIN)/python  ## ruff and mypy
 	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy
 
 bench: $(BIN)/python  ## the benchmarks, quick modes (need ../shared/data/xquad-dev)
+	$(BIN)/pip install -q -e ".[bench]"
 	$(BIN)/python bench/quality.py --every 20
 	$(BIN)/python bench/ingest.py --quick
 	$(BIN)/python bench/query.py --quick

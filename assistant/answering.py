@@ -32,8 +32,7 @@ from assistant import focus, prompts
 from assistant.attribution import Speaker, attributions, person_key, quotations
 from assistant.chunking import MIN_QUOTED_CHARS, split_sentences
 from assistant.citations import marker
-from assistant.lexicon import Lexicon, question_words, translations
-from assistant.loading import detect_language
+from assistant.lexicon import Lexicon, question_language, question_words, translations
 from assistant.overlap import weighted_overlap, word_matches, word_overlap
 from assistant.text import (
     BOILERPLATE,
@@ -64,6 +63,8 @@ if TYPE_CHECKING:
 
 #: Finds stored sentence vectors by (doc id, start, end), e.g. ``Store.sentence_vectors``.
 SentenceVectorLookup = Callable[[Sequence[tuple[str, int, int]]], Mapping[tuple, np.ndarray]]
+#: Keeps sentence vectors encoded at question time, e.g. ``Store.keep_sentence_vectors``.
+SentenceVectorKeeper = Callable[[Mapping[tuple[str, int, int], np.ndarray]], None]
 #: A document's text by its id, e.g. ``Store.document_text`` (empty when unknown).
 DocumentLookup = Callable[[str], str]
 
@@ -194,12 +195,14 @@ class ExtractiveAnswerer:
         duplicate_similarity: float = DUPLICATE_SIMILARITY,
         best_first: bool = False,
         sentence_vectors: SentenceVectorLookup | None = None,
+        keep_vectors: SentenceVectorKeeper | None = None,
         documents: DocumentLookup | None = None,
         lexicon: Lexicon | None = None,
     ) -> None:
         self.embedder = embedder
         self.lexicon = lexicon
         self.sentence_vectors = sentence_vectors
+        self.keep_vectors = keep_vectors
         self.documents = documents
         #: Answers already given in this conversation: their sentences are not quoted again.
         self.said: tuple[str, ...] = ()
@@ -318,7 +321,7 @@ class ExtractiveAnswerer:
         about = [w for w in about if w not in OPINION]
         languages = {s.passage.language for s in sentences}
         found = translations(question, about, self.lexicon, languages)
-        sounds = detect_language(question) not in languages
+        sounds = question_language(question) not in languages
         if not found and sounds:
             # words no dictionary translates: only those the passages spell tell anything
             about = [w for w in about if any(self._spelled(fold(w), s.text) for s in sentences)]
@@ -385,7 +388,7 @@ class ExtractiveAnswerer:
         q = self.embedder.encode_queries([question])[0]
         vectors = self._vectors(sentences)
         languages = {s.passage.language for s in sentences}
-        asked_in = detect_language(question)
+        asked_in = question_language(question)
         own = [fold(w) for w in content_words(question)]
         crossing = [fold(w) for w in question_words(question, self.lexicon, languages)]
         # a sentence in the question's language is read with the question's own words only;
@@ -396,8 +399,9 @@ class ExtractiveAnswerer:
         for cross, asked in ((False, own), (True, crossing)):
             rows = np.flatnonzero(apart == cross)
             chosen = [texts[i] for i in rows]
-            overlap[rows] = [word_overlap(asked, t, cross) for t in chosen]
-            weighted[rows] = weighted_overlap(asked, chosen, cross)
+            matches = [word_matches(asked, t, cross) for t in chosen]  # once per text
+            overlap[rows] = [sum(m) / len(m) if m else 0.0 for m in matches]
+            weighted[rows] = weighted_overlap(asked, chosen, cross, matches)
         return Evidence(
             dense=vectors @ q,
             overlap=overlap,
@@ -414,7 +418,7 @@ class ExtractiveAnswerer:
         return (1 - w) * evidence.dense + w * evidence.weighted + prior
 
     def _vectors(self, sentences: Sequence[Sentence]) -> np.ndarray:
-        """Sentence vectors: stored at ingest where known, encoded now otherwise."""
+        """Sentence vectors: stored where known, encoded now (and kept) otherwise."""
         keys = [(s.passage.doc_id, s.start, s.end) for s in sentences]
         known = self.sentence_vectors(keys) if self.sentence_vectors else {}
         missing = [i for i, key in enumerate(keys) if key not in known]
@@ -422,11 +426,13 @@ class ExtractiveAnswerer:
             return np.stack([known[key] for key in keys])
         encoded = self.embedder.encode_documents([sentences[i].text for i in missing])
         fresh = dict(zip(missing, encoded, strict=True))
+        if self.keep_vectors:
+            self.keep_vectors({keys[i]: vector for i, vector in fresh.items()})
         return np.stack([fresh[i] if i in fresh else known[key] for i, key in enumerate(keys)])
 
     def threshold_for(self, question: str, passage_language: str | None) -> float:
         """Scores run lower across languages, so each case has its calibrated threshold."""
-        same = passage_language is not None and detect_language(question) == passage_language
+        same = passage_language is not None and question_language(question) == passage_language
         return self.threshold if same else self.crosslingual_threshold
 
     def _select(self, scores: np.ndarray, vectors: np.ndarray) -> list[int]:

@@ -173,12 +173,14 @@ def _opened(args: argparse.Namespace) -> Iterator[Assistant]:
 
 
 @contextmanager
-def _progress_bar(desc: str, unit: str, *, named: bool = False) -> Iterator[Progress]:
+def _progress_bar(
+    desc: str, unit: str, *, named: bool = False, delay: float = 0
+) -> Iterator[Progress]:
     """A progress bar on stderr, and the ``Progress`` callback that moves it (``named``: the
-    item being worked on is shown beside it)."""
+    item being worked on is shown beside it; ``delay``: seconds before it shows)."""
     from tqdm import tqdm
 
-    with tqdm(total=0, unit=unit, desc=desc, file=sys.stderr) as bar:
+    with tqdm(total=0, unit=unit, desc=desc, file=sys.stderr, delay=delay) as bar:
 
         def progress(done: int, total: int, what: str) -> None:
             bar.total = total
@@ -233,7 +235,9 @@ def _open(index: Path | None, *, create: bool = False, k: int | None = None) -> 
         check_index(settings.index, create=create)
     from assistant.factory import build_assistant
 
-    return build_assistant(settings)
+    # shown only when opening takes a while: a server's cache catching up, a repair
+    with _progress_bar("open", "chunk", named=True, delay=1) as progress:
+        return build_assistant(settings, progress=progress)
 
 
 def _reindex(args: argparse.Namespace) -> int:

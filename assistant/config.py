@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from assistant.tuning import ANSWER_PASSAGES, SEARCH_DEPTH
@@ -199,11 +199,25 @@ class Settings(BaseSettings):
         description="Let URL ingestion fetch loopback, private and link-local addresses "
         "(an intranet); off, such addresses are refused (server-side request forgery).",
     )
-    sentence_vectors: bool = Field(
-        True,
-        description="Embed every quotable sentence at ingest, so that answering a question "
-        "encodes only the question (ingest then encodes about twice the text).",
+    sentence_vectors: Literal["lazy", "ingest", "pooled"] = Field(
+        "lazy",
+        description="How the answerer's sentence vectors are made: lazy (chunks only at "
+        "ingest; a sentence is embedded when a question first reads it, then kept), ingest "
+        "(chunks and sentences embedded apart at ingest: about twice the text), pooled (each "
+        "sentence embedded once at ingest, a chunk's vector pooled from its sentences': "
+        "fastest ingest, lower English retrieval; docs/benchmarks.md). true/false are read "
+        "as ingest/lazy.",
     )
+
+    @field_validator("sentence_vectors", mode="before")
+    @classmethod
+    def _sentence_mode(cls, value: object) -> object:
+        """The old boolean setting: true embedded sentences at ingest, false did not."""
+        if isinstance(value, bool):
+            return "ingest" if value else "lazy"
+        booleans = {"true": "ingest", "1": "ingest", "false": "lazy", "0": "lazy"}
+        return booleans.get(str(value).lower(), value)
+
     answerer: Literal["auto", "extractive", "local", "ollama", "openai", "huggingface"] = Field(
         "extractive",
         description="Who writes answers: auto (local when the `local` extra is installed, "

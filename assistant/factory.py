@@ -23,6 +23,7 @@ from assistant.isolation import Budget
 from assistant.lexicon import Lexicon
 from assistant.loading import Limits
 from assistant.retrieval import HybridSearcher, PassageRetriever
+from assistant.server_cache import Progress as StoreProgress
 from assistant.store import Store
 from assistant.tuning import EVIDENCE_CONTEXT, EVIDENCE_KEEP_RATIO, EVIDENCE_SENTENCES
 from assistant.types import Answer, Answerer, Article, DocumentInfo, Event, Passage
@@ -185,9 +186,12 @@ def _lexicon(path: Path, cache_dir: Path) -> Lexicon:
 
 
 def build_assistant(
-    settings: Settings | None = None, embedder: Embedder | None = None
+    settings: Settings | None = None,
+    embedder: Embedder | None = None,
+    progress: StoreProgress | None = None,
 ) -> Assistant:
-    """Open the configured index with the configured model (an embedder may be shared)."""
+    """Open the configured index with the configured model (an embedder may be shared;
+    ``progress`` hears of long work at open: a server's cache catching up, a repair)."""
     settings = settings or Settings()
     if settings.answerer != "extractive":  # before the index is opened (and locked)
         from assistant.llm import require_model
@@ -195,8 +199,13 @@ def build_assistant(
         require_model(settings.answerer, settings.llm_model)
     embedder = embedder or build_embedder(settings)
     store = Store(
-        settings.index, settings.embedding_model, chroma_url=settings.chroma_url, encoder=embedder
-    )
+        settings.index,
+        settings.embedding_model,
+        chroma_url=settings.chroma_url,
+        encoder=embedder,
+        cache_dir=settings.cache_dir.expanduser(),
+        progress=progress,
+    ).open()
     answerer, condenser = build_answerer(settings, embedder, store)
     ingestor = Ingestor(
         store,
@@ -226,6 +235,7 @@ def build_answerer(
         crosslingual_threshold=settings.abstain_threshold_crosslingual,
         passages_considered=settings.answer_passages,
         sentence_vectors=store.sentence_vectors,
+        keep_vectors=store.keep_sentence_vectors,
         documents=store.document_text,
         lexicon=build_lexicon(settings),
     )

@@ -8,14 +8,14 @@ writes against the store hold it, so questions are answered while a slow file is
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
-from assistant.chunking import chunk_article, quoted_sentences
+from assistant.chunking import chunk_article, quoted_sentences, split_sentences
 from assistant.errors import LoadError
 from assistant.isolation import Budget, run_limited
 from assistant.loading import Limits, discover, load_file
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 #: progress(done, total, what): called as work advances (files read, or texts embedded).
 Progress = Callable[[int, int, str], None]
+SentenceMode = Literal["lazy", "ingest", "pooled"]
 #: ``what`` of the embedding progress: chunks and quotable sentences, in length order.
 EMBEDDING = "embedding"
 
@@ -80,7 +81,9 @@ class Ingestor:
     batch_chunks: int = 256
     #: texts per encoder call: the unit of the embedding progress
     embed_slice: int = 32
-    sentence_vectors: bool = True
+    #: lazy: sentences encoded when a question first reads them; ingest: chunks and
+    #: sentences encoded apart; pooled: chunk vectors pooled from sentence vectors
+    sentence_vectors: SentenceMode = "lazy"
     limits: Limits = field(default_factory=Limits)
     #: Time and memory of loading one file in a worker process; None: in this process.
     budget: Budget | None = field(default_factory=Budget)
@@ -173,10 +176,40 @@ class Ingestor:
             self._flush(report)
 
     def _flush(self, report: IngestReport) -> None:
-        """Embed every pending chunk and sentence in one call (the encoder sorts by length,
-        so short sentences batch together), then write the batch in one transaction."""
+        """Embed the pending articles and write the batch in one transaction."""
         if not self._pending:
             return
+        versions = self._pooled() if self.sentence_vectors == "pooled" else self._separate()
+        for article, chunks, is_new in self._pending:
+            (report.added if is_new else report.updated).append(article.source)
+            report.chunks += len(chunks)
+        self.store.replace_many(versions)
+        self._pending.clear()
+
+    def _pooled(self) -> list[Version]:
+        """One encoder pass over the sentences: every sentence (and piece of one) of every
+        chunk is embedded once, and a chunk's vector is the length-weighted mean of its
+        sentences' (e5 pools its tokens by their mean the same way). The quotable sentences'
+        vectors are stored for the answerer."""
+        import numpy as np
+
+        units = [_units(chunks) for _, chunks, _ in self._pending]
+        texts = [a.text[s:e] for (a, _, _), doc in zip(self._pending, units, strict=True)
+                 for s, e in doc]  # fmt: skip
+        vectors, at, versions = self._encode(texts), 0, []
+        for (article, chunks, _), doc in zip(self._pending, units, strict=True):
+            rows = dict(zip(doc, vectors[at : at + len(doc)], strict=True))
+            at += len(doc)
+            pooled = np.stack([_mean_of(rows, _chunk_units(c)) for c in chunks])
+            quoted = list(dict.fromkeys(span for c in chunks for span in quoted_sentences(c)))
+            matrix = np.stack([rows[span] for span in quoted]) if quoted else None
+            sentences = (quoted, matrix) if matrix is not None else None
+            versions.append(Version(article, chunks, pooled, sentences))
+        return versions
+
+    def _separate(self) -> list[Version]:
+        """Every pending chunk and (unless lazy) quotable sentence embedded in one call (the
+        encoder sorts by length, so short sentences batch together)."""
         spans = [self._sentences(article, chunks) for article, chunks, _ in self._pending]
         texts = [c.text for _, chunks, _ in self._pending for c in chunks]
         for (article, _, _), doc in zip(self._pending, spans, strict=True):
@@ -184,16 +217,13 @@ class Ingestor:
         vectors = self._encode(texts)
         chunk_at, sentence_at = 0, sum(len(c) for _, c, _ in self._pending)
         versions = []
-        for (article, chunks, is_new), doc in zip(self._pending, spans, strict=True):
+        for (article, chunks, _), doc in zip(self._pending, spans, strict=True):
             rows = vectors[sentence_at : sentence_at + len(doc)]
             chunk_vectors = vectors[chunk_at : chunk_at + len(chunks)]
-            sentences = (doc, rows) if self.sentence_vectors else None
+            sentences = (doc, rows) if doc else None
             versions.append(Version(article, chunks, chunk_vectors, sentences))
             chunk_at, sentence_at = chunk_at + len(chunks), sentence_at + len(doc)
-            (report.added if is_new else report.updated).append(article.source)
-            report.chunks += len(chunks)
-        self.store.replace_many(versions)
-        self._pending.clear()
+        return versions
 
     def _encode(self, texts: list[str]) -> np.ndarray:
         """Embed in slices of similar length (as the encoder would batch them), reporting
@@ -217,8 +247,8 @@ class Ingestor:
         return vectors
 
     def _sentences(self, article: Article, chunks: list[Chunk]) -> list[tuple[int, int]]:
-        """The sentences the answerer will quote from these chunks (none when disabled)."""
-        if not self.sentence_vectors:
+        """The sentences the answerer will quote from these chunks (none when lazy)."""
+        if self.sentence_vectors != "ingest":
             return []
         return list(dict.fromkeys(span for c in chunks for span in quoted_sentences(c)))
 
@@ -232,3 +262,23 @@ class Ingestor:
             if inside and doc.source not in seen and not source.exists():
                 self.store.remove(doc.doc_id)
                 report.removed.append(doc.source)
+
+
+def _chunk_units(chunk: Chunk) -> list[tuple[int, int]]:
+    """Document spans of every sentence (or piece of one) of a chunk: together, its text."""
+    return [(chunk.start + s.start, chunk.start + s.end) for s in split_sentences(chunk.text)]
+
+
+def _units(chunks: Sequence[Chunk]) -> list[tuple[int, int]]:
+    """The sentence spans of an article's chunks, each once (neighbouring chunks overlap)."""
+    return list(dict.fromkeys(span for c in chunks for span in _chunk_units(c)))
+
+
+def _mean_of(
+    rows: dict[tuple[int, int], np.ndarray], spans: Sequence[tuple[int, int]]
+) -> np.ndarray:
+    """Unit-length mean of the spans' vectors, each weighted by its length."""
+    import numpy as np
+
+    total = np.sum([(e - s) * rows[(s, e)] for s, e in spans], axis=0)
+    return np.asarray(total / (np.linalg.norm(total) or 1.0), dtype=np.float32)

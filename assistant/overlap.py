@@ -73,16 +73,22 @@ def word_overlap(question_words: Sequence[str], text: str, sounds: bool = False)
 
 
 def weighted_overlap(
-    question_words: Sequence[str], texts: Sequence[str], sounds: bool = False
+    question_words: Sequence[str],
+    texts: Sequence[str],
+    sounds: bool = False,
+    matches: Sequence[Sequence[float]] | None = None,
 ) -> np.ndarray:
-    """Word overlap of each text, each question word weighted by its rarity among the texts.
+    """Word overlap of each text, each question word weighted by its rarity among the texts
+    (``matches``: ``word_matches`` of each text, when already known).
 
     A word that most candidate sentences share (the topic) tells them apart less than one
     only a few hold (inverse document frequency over the candidates).
     """
     if not question_words or not texts:
         return np.zeros(len(texts))
-    matches = np.array([word_matches(question_words, t, sounds) for t in texts])
-    holders = (matches > 0.6).sum(axis=0)
+    if matches is None:
+        matches = [word_matches(question_words, t, sounds) for t in texts]
+    table = np.array(matches)
+    holders = (table > 0.6).sum(axis=0)
     rarity = np.log((len(texts) + 1) / (holders + 0.5))
-    return np.asarray(matches @ rarity / rarity.sum())
+    return np.asarray(table @ rarity / rarity.sum())

@@ -15,7 +15,7 @@ characters for German and English questions, and the lexicon lifts English hit@1
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -24,32 +24,54 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
+from assistant.lexical import LEXICAL, TRIGRAM, WORDS, LexicalIndex
 from assistant.lexicon import Lexicon, translations
 from assistant.store import Store
 from assistant.text import content_words, fold
-from assistant.tuning import RRF_K, SEARCH_DEPTH, TRANSLATIONS
+from assistant.tuning import ROW_BUDGET, RRF_K, SEARCH_DEPTH, TRANSLATIONS
 from assistant.types import Passage
 
 if TYPE_CHECKING:
     from assistant.embedding import Embedder
 
 
-def stems(words: Sequence[str], min_length: int = 8, cut: int = 3) -> list[str]:
-    """The words, then each long word without its last ``cut`` letters.
+def any_of(terms: Sequence[str]) -> str:
+    """An FTS5 MATCH expression that ORs the terms, each a quoted phrase."""
+    return " OR ".join('"' + w.replace('"', '""') + '"' for w in terms)
 
-    A substring search for the shortened word finds its inflections, compounds and
-    cognates in other languages (Experten/experts, Kernkraftwerke/Kraftwerk).
+
+def term_groups(words: Sequence[str], found: Mapping[str, Sequence[str]]) -> list[list[str]]:
+    """Per question word: the word, then the translations of the word and of the phrases
+    holding it, best translation first."""
+    return [
+        list(dict.fromkeys([w, *(t for p, ts in found.items() if w in p.split() for t in ts)]))
+        for w in words
+    ]
+
+
+def within(groups: Sequence[Sequence[str]], rows: Mapping[str, int], budget: int) -> list[str]:
+    """Terms of the groups whose matches add up to at most ``budget`` chunks: the first
+    term of every group, then the second, ..., groups with the rarest terms first (at least
+    one term). Terms that match nothing are left out: they change no score.
+
+    BM25 scores every chunk an OR-query matches, so a term found in thousands of chunks
+    costs that many scorings while its weight (inverse document frequency) is low; taking
+    the groups in turn keeps every question word asked, in its best translations first,
+    rather than only the rarest translations of one word (figures in docs/benchmarks.md).
     """
-    return list(dict.fromkeys([*words, *(w[:-cut] for w in words if len(w) >= min_length)]))
-
-
-def fts_query(words: Sequence[str], index: str) -> str:
-    """An FTS5 MATCH expression that ORs the words (trigram: words of 3+ characters, and
-    the stems of long words)."""
-    usable = [w for w in words if len(w) >= 3] if index == "trigram" else list(words)
-    if index == "trigram":
-        usable = stems(usable)
-    return " OR ".join('"' + w.replace('"', '""') + '"' for w in usable)
+    live = [[t for t in g if rows.get(t, 0) > 0] for g in groups]
+    live = sorted((g for g in live if g), key=lambda g: min(rows[t] for t in g))
+    kept: dict[str, None] = {}
+    total = 0
+    for rank in range(max(map(len, live), default=0)):
+        for term in (g[rank] for g in live if rank < len(g)):
+            if term in kept:
+                continue
+            if kept and total + rows[term] > budget:
+                return list(kept)
+            kept[term] = None
+            total += rows[term]
+    return list(kept)
 
 
 #: A ranking: (chunk id, score), best first.
@@ -87,8 +109,8 @@ class Fusion:
         """The weight of each ranking for a question of this coverage."""
         return {
             "dense": (1.0 - coverage) ** self.dense_power + self.dense_floor,
-            "words": self.words * coverage,
-            "trigram": self.trigram * (self.trigram_floor + (1 - self.trigram_floor) * coverage),
+            WORDS.name: self.words * coverage,
+            TRIGRAM.name: self.trigram * (self.trigram_floor + (1 - self.trigram_floor) * coverage),
         }
 
 
@@ -104,8 +126,11 @@ class HybridSearcher:
         depth: int = SEARCH_DEPTH,
         lexicon: Lexicon | None = None,
         translations: int = TRANSLATIONS,
+        row_budget: int = ROW_BUDGET,
     ) -> None:
         self.store = store
+        #: most chunks one lexical query may match (0: no limit); see ``within``
+        self.row_budget = row_budget
         self.translations = translations
         self.embedder = embedder
         self.fusion = fusion or Fusion()
@@ -137,13 +162,21 @@ class HybridSearcher:
     def _rankings(
         self, terms: tuple[list[str], dict[str, list[str]]], vector: Sequence[float]
     ) -> dict[str, Ranking]:
-        words, found = terms
-        lexical = list(dict.fromkeys([*words, *(t for ts in found.values() for t in ts)]))
-        return {
-            "dense": self.store.dense(vector, self.depth),
-            "words": self.store.lexical(fts_query(lexical, "words"), self.depth, "words"),
-            "trigram": self.store.lexical(fts_query(lexical, "trigram"), self.depth, "trigram"),
-        }
+        groups = term_groups(*terms)
+        rankings = {"dense": self.store.dense(vector, self.depth)}
+        for index in LEXICAL:
+            rankings[index.name] = self._lexical(groups, index)
+        return rankings
+
+    def _lexical(self, groups: list[list[str]], index: LexicalIndex) -> Ranking:
+        """BM25 ranking of the question's words (and translations) in one index: all of
+        them, or in a large index those within the row budget (see ``within``)."""
+        asked = [index.query_terms(g) for g in groups]
+        terms = list(dict.fromkeys(t for g in asked for t in g))
+        if self.row_budget:
+            budget = int(self.row_budget * index.budget_share)
+            terms = within(asked, self.store.term_rows(terms, index), max(1, budget))
+        return self.store.lexical(any_of(terms), self.depth, index)
 
     def _coverage(self, terms: tuple[list[str], dict[str, list[str]]]) -> float:
         """Share of the question's words that are indexed, as they are or translated (by

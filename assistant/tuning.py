@@ -18,6 +18,10 @@ RRF_K = 5
 SEARCH_DEPTH = 50
 #: Most translations of one word or phrase a question is expanded with (1…20 measured: 8).
 TRANSLATIONS = 8
+#: Most chunks the terms of one word query may match together (``retrieval.within``; the
+#: trigram query gets half): a bound on BM25's work at 100k chunks. 2000 / 5000 / 10000 /
+#: none measured on 10k and 100k replicated chunks (docs/benchmarks.md, issue 15).
+ROW_BUDGET = 5000
 
 # -- the extractive answer (docs/benchmarks.md, "What was tried / Extractive answers") ------
 

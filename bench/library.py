@@ -70,8 +70,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        store = Store(root / "index", "hash", encoder=HashEncoder())
-        ingestor = Ingestor(store, store.encoder, sentence_vectors=False)
+        store = Store(root / "index", "hash", encoder=HashEncoder()).open()
+        ingestor = Ingestor(store, store.encoder, sentence_vectors="lazy")
         ingestor.ingest([folder(root, "warm-up", range(20))])  # Chroma's first write is slow
         held, rows = 20, []  # documents indexed, (size, ms per file)
         for size in sorted(args.sizes):

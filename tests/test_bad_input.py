@@ -28,6 +28,7 @@ from test_loading import (
 
 from assistant.config import Settings
 from assistant.factory import build_assistant
+from assistant.lexical import TRIGRAM
 
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4
 
@@ -152,7 +153,7 @@ def test_bad_inputs_are_skipped_with_a_reason_and_the_rest_is_indexed(tmp_path: 
         indexed = {Path(d.source).name: d for d in assistant.documents()}
         assert set(indexed) == {"before.txt"} | {n.split("/")[-1] for n in INDEXED}
         for name, (_, word) in INDEXED.items():
-            hits = assistant.store.lexical(f'"{word}"', 5, "trigram")
+            hits = assistant.store.lexical(f'"{word}"', 5, TRIGRAM)
             sources = {p.source for p in assistant.store.passages(hits)}
             assert str((folder / name).resolve()) in sources, name
         assert assistant.search("Seepferdchen")[0].source == str(before.resolve())

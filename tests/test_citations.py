@@ -14,8 +14,9 @@ from assistant.answering import candidate_sentences
 from assistant.chunking import chunk_article
 from assistant.citations import link_markers, numbers, parse_citations, without_markers
 from assistant.citations import marker as marker_for
+from assistant.lexical import stems
 from assistant.overlap import trigrams, weighted_overlap, word_overlap
-from assistant.retrieval import fuse, stems
+from assistant.retrieval import fuse
 from assistant.types import Article, Passage
 
 PROPERTY = settings(max_examples=200, deadline=None)

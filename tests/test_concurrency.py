@@ -11,12 +11,15 @@ import sys
 import threading
 import time
 import urllib.request
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from assistant import server_cache
 from assistant.config import Settings
 from assistant.factory import build_assistant
+from assistant.lexical import WORDS
 from assistant.loading import load_text
 from assistant.store import Store
 
@@ -136,7 +139,7 @@ def test_two_processes_share_a_chroma_server(chroma_server: str, tmp_path: Path,
     try:
         # found through this process, densely and lexically
         [chunk_id] = here.store.dense_ids()
-        assert [i for i, _ in here.store.lexical('"zebras"', 5, "words")] == [chunk_id]
+        assert [i for i, _ in here.store.lexical('"zebras"', 5, WORDS)] == [chunk_id]
         vector = embedder.embed_query("Wo tanzen Zebras?")
         assert here.store.dense(vector, 1)[0][0] == chunk_id
         assert here.search("Wo tanzen Zebras?")[0].source == str(article.resolve())
@@ -150,8 +153,66 @@ def test_two_processes_share_a_chroma_server(chroma_server: str, tmp_path: Path,
 
         # removed there, gone here
         assert run_cli("remove", "/docs/kometen", env=env).returncode == 0
-        assert here.store.lexical('"kometen"', 5, "words") == []
+        assert here.store.lexical('"kometen"', 5, WORDS) == []
         assert [d.source for d in here.documents()] == [str(article.resolve())]
         assert here.store.disagreements() == []
     finally:
         here.close()
+
+
+@pytest.mark.parametrize("filler", [0, 12], ids=["most changed", "little changed"])
+def test_a_process_joining_again_fetches_only_what_changed(
+    chroma_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, filler: int
+):
+    # Two stores of this process stand for two processes (each has its own client and
+    # cache, and one clock: no margin for clock skew is needed); the stand-in encoder of
+    # test_consistency writes the vectors. With 12 unchanged documents beside the changed
+    # ones, a catch-up finds the changed documents from the ids and the recent writes; with
+    # none, most chunks changed and it reads all the metadata instead.
+    from test_consistency import HashEncoder, article, index
+
+    monkeypatch.setattr(server_cache, "CLOCK_MARGIN_S", 0.0)
+    encoder = HashEncoder()
+    writer = Store(tmp_path / "w", "hash", chroma_url=chroma_server).open()  # cache in memory
+    for n in range(filler):
+        index(writer, encoder, article(f"filler{n}", 40, f"filler{n}"))
+    index(writer, encoder, article("a", 40, "alpha"))
+
+    def join() -> Store:
+        return Store(tmp_path / "j", "hash", chroma_url=chroma_server, cache_dir=tmp_path).open()
+
+    def fetched(store: Store) -> int:
+        assert store.cache is not None
+        return store.cache.fetched
+
+    def titles(store: Store) -> set[str]:
+        return {d.title for d in store.documents()} - {f"filler{n}" for n in range(filler)}
+
+    with join() as joined:  # cold: everything
+        first = writer.chunk_count()
+        assert fetched(joined) == first > 1
+    with join() as joined:  # nothing written since
+        assert fetched(joined) == 0
+        assert titles(joined) == {"a"}
+    index(writer, encoder, article("b", 20, "beta"))
+    with join() as joined:  # only the new document's chunks
+        assert fetched(joined) == writer.chunk_count() - first
+        assert titles(joined) == {"a", "b"}
+        assert joined.passages(joined.lexical('"beta"', 5, WORDS))[0].title == "b"
+    writer.remove(writer.resolve("/docs/a").doc_id)
+    index(writer, encoder, article("b", 25, "gamma"))  # b changed
+    b_chunks = writer.resolve("/docs/b").chunks
+    with join() as joined:
+        assert fetched(joined) == b_chunks  # b's chunks again, none of a's
+        assert titles(joined) == {"b"}
+        assert joined.lexical('"alpha"', 5, WORDS) == []
+        assert joined.lexical('"beta"', 5, WORDS) == []
+        assert joined.passages(joined.lexical('"gamma"', 5, WORDS))[0].title == "b"
+        assert joined.chunk_count() == writer.chunk_count()
+        assert joined.disagreements() == []
+    retitled = replace(article("b", 25, "gamma"), title="b, retitled")
+    index(writer, encoder, retitled)  # the same chunk ids: only the document's entry changes
+    with join() as joined:
+        assert fetched(joined) == b_chunks
+        assert titles(joined) == {"b, retitled"}
+    writer.close()

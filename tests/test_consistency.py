@@ -16,10 +16,12 @@ import os
 import re
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import get_args, get_type_hints
 
 import numpy as np
 import pytest
@@ -30,8 +32,10 @@ from hypothesis.stateful import Bundle, RuleBasedStateMachine, consumes, invaria
 from assistant import doctor
 from assistant.chunking import chunk_article
 from assistant.ingestion import Ingestor
+from assistant.lexical import TRIGRAM, WORDS, LexicalIndex
 from assistant.loading import load_text
 from assistant.store import Store, Version
+from assistant.types import Problem
 
 WORD = re.compile(r"\S+")
 
@@ -69,9 +73,21 @@ def index(store: Store, encoder: HashEncoder, art) -> None:
     store.replace_many([Version(art, chunks, encoder.encode_documents([c.text for c in chunks]))])
 
 
+def behind_the_triggers(directory: Path, index: LexicalIndex) -> None:
+    """Remove one chunk's row from a lexical index behind the triggers' back, through a
+    connection of its own (as another program, or a damaged page, would)."""
+    db = sqlite3.connect(directory / "manifest.sqlite")
+    with db:
+        db.execute(
+            f"INSERT INTO {index.table}({index.table}, rowid, text) SELECT 'delete', rowid, text"
+            " FROM chunks LIMIT 1"
+        )
+    db.close()
+
+
 @pytest.fixture
 def store(tmp_path: Path):
-    opened = Store(tmp_path / "index", "hash", encoder=HashEncoder())
+    opened = Store(tmp_path / "index", "hash", encoder=HashEncoder()).open()
     yield opened
     opened.close()
 
@@ -83,7 +99,7 @@ def test_a_healthy_index_has_no_problems(store: Store):
 
 
 def test_dense_entries_without_a_document_are_deleted_at_open(tmp_path: Path):
-    store = Store(tmp_path / "ix", "hash", encoder=HashEncoder())
+    store = Store(tmp_path / "ix", "hash", encoder=HashEncoder()).open()
     art = article("a", 40, "alpha")
     index(store, store.encoder, art)
     orphan = article("ghost", 10, "ghost")
@@ -93,7 +109,7 @@ def test_dense_entries_without_a_document_are_deleted_at_open(tmp_path: Path):
     store.upsert_dense([(c, doc) for c in chunks], vectors)
     assert {p.kind for p in store.disagreements()} == {"orphan_dense"}
     store.close()
-    reopened = Store(tmp_path / "ix", "hash", encoder=HashEncoder())
+    reopened = Store(tmp_path / "ix", "hash", encoder=HashEncoder()).open()
     assert reopened.disagreements() == []
     assert [(r.kind, r.count, r.done) for r in reopened.repairs] == [
         ("deleted_orphans", len(chunks), True)
@@ -102,12 +118,11 @@ def test_dense_entries_without_a_document_are_deleted_at_open(tmp_path: Path):
 
 
 def test_missing_dense_entries_are_reported_then_repaired(tmp_path: Path):
-    store = Store(tmp_path / "ix", "hash")  # no encoder: it can only report
+    store = Store(tmp_path / "ix", "hash").open()  # no encoder: it can only report
     index(store, HashEncoder(), article("a", 40, "alpha"))
     store.delete_dense(set(list(store.dense_ids())[:2]))
     store.close()
-    store = Store(tmp_path / "ix", "hash")
-    _ = store.collection
+    store = Store(tmp_path / "ix", "hash").open()
     assert [(r.kind, r.count, r.done) for r in store.repairs] == [("reembedded", 2, False)]
     assert "assistant doctor --repair" in str(store.repairs[0])  # it says how to repair
     store.encoder = HashEncoder()
@@ -119,15 +134,11 @@ def test_missing_dense_entries_are_reported_then_repaired(tmp_path: Path):
 
 def test_a_broken_lexical_index_is_rebuilt(store: Store):
     index(store, store.encoder, article("a", 40, "alpha"))
-    with store.db:  # an FTS row removed behind the triggers' back
-        store.db.execute(
-            "INSERT INTO fts_words(fts_words, rowid, text) SELECT 'delete', rowid, text"
-            " FROM chunks LIMIT 1"
-        )
+    behind_the_triggers(store.directory, WORDS)
     assert [(p.kind, p.ids) for p in doctor.check(store)] == [("lexical", ("fts_words",))]
     assert [r.kind for r in doctor.repair(store)] == ["relexed"]
     assert doctor.check(store) == []
-    assert {i for i, _ in store.lexical('"alpha"', 10, "words")}
+    assert {i for i, _ in store.lexical('"alpha"', 10, WORDS)}
 
 
 CRASHING_WRITER = """
@@ -135,7 +146,7 @@ import os, signal, sys
 sys.path.insert(0, sys.argv[2])
 from test_consistency import HashEncoder, article, index
 from assistant.store import Store
-store = Store(sys.argv[1], "hash", encoder=HashEncoder())
+store = Store(sys.argv[1], "hash", encoder=HashEncoder()).open()
 for n in range(30):
     index(store, store.encoder, article(f"d{n}", 400, f"m{n}"))
 os.kill(os.getpid(), signal.SIGKILL)
@@ -157,7 +168,7 @@ def test_a_dense_index_truncated_by_a_crash_is_moved_aside_and_rebuilt(tmp_path:
     for segment in segments:
         with segment.open("r+b") as handle:
             handle.truncate(100)
-    reopened = Store(tmp_path / "ix", "hash", encoder=HashEncoder())
+    reopened = Store(tmp_path / "ix", "hash", encoder=HashEncoder()).open()
     assert len(reopened.documents()) == 30
     assert len(reopened.dense_ids()) == reopened.chunk_count() > 1000
     assert reopened.repairs[0].kind == "moved_aside"
@@ -167,7 +178,7 @@ def test_a_dense_index_truncated_by_a_crash_is_moved_aside_and_rebuilt(tmp_path:
 
 
 def test_a_model_whose_weights_changed_is_detected_and_reembedded(tmp_path: Path):
-    store = Store(tmp_path / "ix", "hash", encoder=HashEncoder())
+    store = Store(tmp_path / "ix", "hash", encoder=HashEncoder()).open()
     index(store, store.encoder, article("a", 40, "alpha"))
     store.encoder = HashEncoder(salt="other weights")
     problems = doctor.check(store)
@@ -192,7 +203,7 @@ class StoresAgree(RuleBasedStateMachine):
         super().__init__()
         self.directory = Path(__import__("tempfile").mkdtemp())
         self.encoder = HashEncoder()
-        self.store = Store(self.directory, "hash", encoder=self.encoder)
+        self.store = Store(self.directory, "hash", encoder=self.encoder).open()
         self.ingestor = Ingestor(self.store, self.encoder, chunk_tokens=12, chunk_overlap=3)
         self.live: dict[str, str] = {}  # name → marker
         self.version = 0
@@ -227,7 +238,7 @@ class StoresAgree(RuleBasedStateMachine):
     @rule()
     def reopen(self) -> None:
         self.store.close()
-        self.store = Store(self.directory, "hash", encoder=self.encoder)
+        self.store = Store(self.directory, "hash", encoder=self.encoder).open()
         self.ingestor = Ingestor(self.store, self.encoder, chunk_tokens=12, chunk_overlap=3)
 
     @invariant()
@@ -238,11 +249,11 @@ class StoresAgree(RuleBasedStateMachine):
     @invariant()
     def search_finds_exactly_the_live_documents(self) -> None:
         for name, marker in self.live.items():
-            hits = self.store.passages(self.store.lexical(f'"{marker}"', 50, "words"))
+            hits = self.store.passages(self.store.lexical(f'"{marker}"', 50, WORDS))
             assert {p.title for p in hits} == {name}
         for old in range(1, self.version + 1):
             if f"marker{old}" not in self.live.values():
-                assert self.store.lexical(f'"marker{old}"', 50, "words") == []
+                assert self.store.lexical(f'"marker{old}"', 50, WORDS) == []
         chunks = self.store.chunks(sorted(self.store.dense_ids()))
         vectors = self.encoder.encode_documents([c.text for c, _ in chunks])
         for (_, doc), vector in zip(chunks[:5], vectors, strict=False):
@@ -290,11 +301,7 @@ def test_the_doctor_command_reports_then_repairs(
     built = build_assistant(Settings(index=tmp_path / "ix"), embedder)
     built.ingest([corpus_dir])
     built.store.delete_dense(set(sorted(built.store.dense_ids())[:2]))
-    with built.store.db:  # an FTS row removed behind the triggers' back
-        built.store.db.execute(
-            "INSERT INTO fts_trigram(fts_trigram, rowid, text) SELECT 'delete', rowid, text"
-            " FROM chunks LIMIT 1"
-        )
+    behind_the_triggers(built.store.directory, TRIGRAM)
     built.close()
 
     assert main(["doctor", "--index", str(tmp_path / "ix"), "--json"]) == 1
@@ -309,3 +316,8 @@ def test_the_doctor_command_reports_then_repairs(
     repaired_lines = [line for line in out if line.startswith("repaired: ")]
     assert any("lexical" in line for line in repaired_lines)  # names what it rebuilt
     assert out[-1].startswith("0 problems")
+
+
+def test_every_kind_of_problem_has_a_repair():
+    kinds = set(get_args(get_type_hints(Problem)["kind"]))
+    assert {kind for served, _ in doctor.REPAIRS for kind in served} == kinds

@@ -88,7 +88,7 @@ def kill_and_check(
         figures["kills"] += process.returncode == -signal.SIGKILL
         assistant = build_assistant(Settings(index=index), embedder)
         try:
-            _ = assistant.store.collection  # opening checks and repairs
+            # building it opened the index, which checks and repairs
             figures["repaired_at_open"] += bool(assistant.store.repairs)
             assert doctor.check(assistant.store) == []
             docs = {d.doc_id for d in assistant.documents()}

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from assistant.errors import IndexLockedError, ModelMismatchError, NotFoundError
+from assistant.lexical import WORDS
 from assistant.store import Store
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
@@ -21,11 +22,11 @@ def experts_in(text: str) -> set[str]:
 
 
 def dense_ids(store: Store) -> set[str]:
-    return set(store.collection.get(include=[])["ids"])
+    return store.dense_ids()
 
 
 def lexical_ids(store: Store, word: str) -> set[str]:
-    return {i for i, _ in store.lexical(f'"{word}"', 100, "words")}
+    return {i for i, _ in store.lexical(f'"{word}"', 100, WORDS)}
 
 
 def test_the_users_question_is_answered_with_verbatim_citations(assistant, corpus_dir: Path):
@@ -130,7 +131,7 @@ def test_an_index_built_with_another_model_is_refused(tmp_path: Path):
 
 
 def test_ingest_progress_counts_files_read_then_texts_embedded(assistant, corpus_dir: Path):
-    assistant.ingestor.embed_slice = 8  # small slices, so the corpus shows several steps
+    assistant.ingestor.embed_slice = 2  # small slices, so the corpus (6 chunks) shows steps
     events: list[tuple] = []
     report = assistant.ingest(
         [corpus_dir],

@@ -5,7 +5,6 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from assistant import doctor
@@ -25,8 +24,7 @@ def old_index(tmp_path: Path, minilm_index: Path) -> Path:
 def stored(directory: Path) -> tuple[str | None, int, int]:
     """(model, chunks, sentence vectors) as the index records them."""
     with Store(directory, "any", any_model=True) as store:
-        count = store.db.execute("SELECT count(*) FROM sentence_vectors").fetchone()[0]
-        return store.meta("embedding_model"), store.chunk_count(), count
+        return store.meta("embedding_model"), store.chunk_count(), store.sentence_count()
 
 
 def test_another_models_index_is_refused_with_the_way_out(old_index: Path, embedder) -> None:
@@ -45,14 +43,12 @@ def test_reindex_embeds_every_chunk_and_sentence_with_the_new_model(old_index, e
     with build_assistant(Settings(index=old_index), embedder) as assistant:
         store = assistant.store
         assert doctor.check(store) == []  # includes: stored vectors are the new model's
-        assert store.collection_names() == [store.collection_name]
-        row = store.db.execute(
-            'SELECT s.start, s."end", s.vector, c.start, c.text FROM sentence_vectors s '
-            'JOIN chunks c USING (doc_id) WHERE c.start <= s.start AND s."end" <= c."end"'
-        ).fetchone()
-        start, end, blob, chunk_start, text = row
-        fresh = embedder.encode_documents([text[start - chunk_start : end - chunk_start]])[0]
-        assert float(np.frombuffer(blob, dtype="<f4") @ fresh) > 0.999
+        assert store.dense_index.collection_names() == [store.meta("collection")]
+        doc = store.documents()[0]
+        spans, vectors = store.manifest.document_sentences(doc.doc_id)
+        (start, end), vector = spans[0], vectors[0]
+        fresh = embedder.encode_documents([store.document_text(doc.doc_id)[start:end]])[0]
+        assert float(vector @ fresh) > 0.999
         answer = assistant.ask("When will Tokayev meet Putin?")
         assert not answer.abstained and answer.citations
 
@@ -76,7 +72,6 @@ def test_an_interrupted_reindex_leaves_the_old_index_whole_and_the_command_compl
     assert f"embedded {before[1] + before[2]} chunks and sentences with multilingual-e5-small" in (
         capsys.readouterr().out
     )
-    with Store(old_index, "multilingual-e5-small") as store:
-        assert store.collection_names() == [store.collection_name]
-        tables = {r[0] for r in store.db.execute("SELECT name FROM sqlite_master")}
-        assert "sentence_vectors_reindex" not in tables
+    with Store(old_index, "multilingual-e5-small").open() as store:
+        assert store.dense_index.collection_names() == [store.meta("collection")]
+        assert "sentence_vectors_reindex" not in store.manifest.table_names()

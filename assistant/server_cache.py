@@ -1,0 +1,153 @@
+"""Server mode's local cache: the manifest and lexical indexes of a Chroma server's collection.
+
+Chroma has no BM25, so each process keeps the chunks' text in SQLite for FTS5, filled from
+the collection (every chunk's metadata carries its document's entry). The cache is a file
+that remembers the generation it last caught up with: a process that joins again fetches
+nothing when no one wrote since, and otherwise reads the collection's metadata (no texts, no
+vectors), compares each document's entry and chunk ids with its own, and fetches the texts
+of the documents that changed only. Cache files sit under the cache directory, one per
+process at a time (a lock), keyed by the server and collection.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import time
+from collections.abc import Callable
+from contextlib import nullcontext
+from pathlib import Path
+
+from assistant.chroma_server import ChromaServer
+from assistant.dense import chunk_of, latest_versions
+from assistant.errors import IndexAccessError
+from assistant.manifest import Manifest
+from assistant.types import DocumentInfo, content_id
+
+#: progress(done, total, what): called as the cache catches up.
+Progress = Callable[[int, int, str], None]
+#: How far writers' clocks may lag this process's (hosts that share a server keep NTP time,
+#: well within this): a catch-up also reads what was written this long before the previous
+#: one began.
+CLOCK_MARGIN_S = 120.0
+
+
+def claim_cache_file(folder: Path, server: str) -> tuple[Path, int]:
+    """A cache file for this server no other process holds, and its lock's descriptor."""
+    folder.mkdir(parents=True, exist_ok=True)
+    key = content_id(server)
+    for n in range(64):
+        fd = os.open(folder / f"{key}-{n}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            continue
+        return folder / f"{key}-{n}.sqlite", fd
+    raise IndexAccessError(f"64 processes hold the server caches in {folder}: close some.")
+
+
+class ServerCache:
+    """Keeps a Manifest in step with a Chroma server's collection."""
+
+    def __init__(
+        self, manifest: Manifest, server: ChromaServer, progress: Progress | None = None
+    ) -> None:
+        self.manifest = manifest
+        self.server = server
+        self.progress = progress
+        #: Chroma entries of no document's latest complete version (an interrupted write's)
+        self.stale: set[str] = set()
+        #: chunk texts the last catch-up fetched from the server
+        self.fetched = 0
+
+    @property
+    def synced(self) -> str | None:
+        """The generation the cache last caught up with."""
+        return self.manifest.meta("synced")
+
+    def catch_up(self) -> int:
+        """Bring the cache to the collection's current generation; returns how many chunk
+        texts were fetched."""
+        generation = self.server.generation()  # read before the records: a write moves it
+        if self.manifest.meta("collection_id") != self.server.identity:
+            self._forget()
+        elif generation == self.synced:
+            self.fetched = 0
+            return 0
+        started = time.time()
+        have = self.manifest.versions()
+        suspects = self._suspects(have) if have else None
+        texts = dict[str, str]()
+        if suspects is not None:  # only the documents that may have changed
+            records = self.server.records_of(doc_ids=suspects)
+        elif have:  # so much changed that reading all the metadata costs less
+            records, _ = self.server.records(self._told("read the server's index"))
+            suspects = set(have)
+        else:  # an empty cache: everything, texts with the metadata in one pass
+            told = self._told("read the server's index and texts")
+            (records, texts), suspects = self.server.records(told, texts=True), set()
+        latest, stale = latest_versions(records)
+        wanted = {d: (doc, frozenset(i for i, _ in recs)) for d, (doc, recs) in latest.items()}
+        changed = [doc_id for doc_id, version in wanted.items() if have.get(doc_id) != version]
+        ids = [i for doc_id in changed for i, _ in latest[doc_id][1]]
+        if have:
+            texts = self.server.texts(ids, self._told("fetch changed chunks"))
+        many = 4 * len(ids) > self.manifest.chunk_count() + len(ids)
+        with self.manifest.transaction():
+            for doc_id in (suspects - set(wanted)) & set(have) | set(changed):
+                self.manifest.delete_document(doc_id)
+            lexical = self._told("build the lexical indexes")
+            with self.manifest.bulk(lexical) if many else nullcontext():
+                self._insert(changed, latest, texts)
+            self.manifest.put_meta({"synced": str(generation), "stamp": str(started)})
+        self.stale, self.fetched = stale, len(ids)
+        return len(ids)
+
+    def _suspects(self, have: dict[str, tuple[DocumentInfo, frozenset[str]]]) -> set[str] | None:
+        """Documents that may differ from the cache: those with chunk ids that came or went
+        (from the ids alone, which cost a tenth of reading the metadata), and those written
+        since the last catch-up (a change of title or date keeps the chunk ids). None when
+        they hold more than a quarter of the chunks: reading all the metadata costs less."""
+        told = self._told("compare with the server's index")
+        if told:
+            told(0, 1)
+        cached = {chunk_id: doc_id for doc_id, (_, ids) in have.items() for chunk_id in ids}
+        on_server = self.server.ids()
+        suspects = {cached[i] for i in cached.keys() - on_server}
+        since = float(self.manifest.meta("stamp") or 0) - CLOCK_MARGIN_S
+        asked = (on_server - cached.keys()) | self.server.ids_written(since)
+        if 4 * len(asked) > len(on_server):
+            return None
+        suspects |= {m["doc_id"] for _, m in self.server.records_of(asked) if "doc_id" in (m or {})}
+        if told:
+            told(1, 1)
+        return suspects
+
+    def _insert(self, changed: list[str], latest: dict, texts: dict[str, str]) -> None:
+        told = self._told("index the documents")
+        for n, doc_id in enumerate(changed, 1):
+            doc, records = latest[doc_id]
+            chunks = [chunk_of(texts[i], meta) for i, meta in records if i in texts]
+            self.manifest.insert(doc, chunks)
+            if told and (n % 100 == 0 or n == len(changed)):
+                told(n, len(changed))
+
+    def _forget(self) -> None:
+        """Another collection than the cache's: start from empty."""
+        with self.manifest.transaction():
+            for doc in self.manifest.documents():
+                self.manifest.delete_document(doc.doc_id)
+            self.manifest.put_meta({"collection_id": self.server.identity, "synced": ""})
+
+    def wrote(self, before: str | None, token: str | None) -> None:
+        """After this process's write: if no one else wrote since the cache last caught up,
+        the cache now equals the collection at the new generation."""
+        if token is not None and before == self.synced:
+            self.manifest.set_meta(synced=token)
+
+    def _told(self, what: str) -> Callable[[int, int], None] | None:
+        progress = self.progress
+        if progress is None:
+            return None
+        return lambda done, total: progress(done, total, what)
