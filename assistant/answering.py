@@ -193,6 +193,7 @@ class ExtractiveAnswerer:
         rank_bonus: float = RANK_BONUS,
         keep_ratio: float = KEEP_RATIO,
         duplicate_similarity: float = DUPLICATE_SIMILARITY,
+        best_first: bool = False,
         sentence_vectors: SentenceVectorLookup | None = None,
         keep_vectors: SentenceVectorKeeper | None = None,
         documents: DocumentLookup | None = None,
@@ -213,6 +214,9 @@ class ExtractiveAnswerer:
         self.rank_bonus = rank_bonus
         self.keep_ratio = keep_ratio
         self.duplicate_similarity = duplicate_similarity
+        #: Quote the best sentence first (for a model, which leans on [1]), not in the
+        #: order of the passages.
+        self.best_first = best_first
 
     def answer(self, question: str, passages: Sequence[Passage]) -> Answer:
         """Quote the sentences that answer the question, or abstain."""
@@ -255,7 +259,8 @@ class ExtractiveAnswerer:
                 quoted = [sentences[i] for i in chosen]
                 return _cite(question, quoted, passages, [who[i] for i in chosen])
         chosen = self._select(relevance, evidence.vectors)
-        chosen.sort(key=lambda i: (sentences[i].rank, sentences[i].start))
+        if not self.best_first:
+            chosen.sort(key=lambda i: (sentences[i].rank, sentences[i].start))
         return _cite(question, [sentences[i] for i in chosen], passages)
 
     def stream(self, question: str, passages: Sequence[Passage]) -> Iterator[Event]:

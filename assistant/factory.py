@@ -25,7 +25,7 @@ from assistant.loading import Limits
 from assistant.retrieval import HybridSearcher, PassageRetriever
 from assistant.server_cache import Progress as StoreProgress
 from assistant.store import Store
-from assistant.tuning import EVIDENCE_KEEP_RATIO, EVIDENCE_SENTENCES
+from assistant.tuning import EVIDENCE_CONTEXT, EVIDENCE_KEEP_RATIO, EVIDENCE_SENTENCES
 from assistant.types import Answer, Answerer, Article, DocumentInfo, Event, Passage
 
 if TYPE_CHECKING:
@@ -243,9 +243,10 @@ def build_answerer(
         return extractive, KeywordCondenser()
     evidence = None
     if settings.answerer == "local":  # a wider pick than a quoted answer shows: the model
-        # reads these sentences only (with their neighbours), not whole passages
+        # reads these sentences only, best first (tuning.EVIDENCE_*), not whole passages
         evidence = copy.copy(extractive)
         evidence.max_sentences, evidence.keep_ratio = EVIDENCE_SENTENCES, EVIDENCE_KEEP_RATIO
+        evidence.best_first = True
     return build_llm(settings, embedder, fallback=extractive, evidence=evidence)
 
 
@@ -310,6 +311,7 @@ def build_llm(
         fallback=fallback,
         errors=errors,
         evidence=evidence,
+        context=EVIDENCE_CONTEXT,
     )
     if settings.answerer == "local":  # on a laptop CPU a rewrite would cost seconds per turn
         return answerer, KeywordCondenser()

@@ -9,7 +9,7 @@ fallback (the extractive answerer) answers instead, with a one-line note.
 
 With ``evidence`` (the local answerer), the extractive answer comes first: when it abstains
 the model is not asked; otherwise its quotes are shown at once (a ``Quotes`` event) and the
-model reads only those sentences with one sentence of context each, so it starts sooner.
+model reads only those sentences (with ``context`` neighbours each), so it starts sooner.
 """
 
 from __future__ import annotations
@@ -109,6 +109,7 @@ class LLMAnswerer:
         fallback: Answerer | None = None,
         errors: tuple[type[BaseException], ...] = (),
         evidence: Answerer | None = None,
+        context: int = 1,
     ) -> None:
         self._model = model if isinstance(model, LazyModel) else LazyModel(lambda: model)
         self.scorer = scorer
@@ -116,6 +117,7 @@ class LLMAnswerer:
         self.fallback = fallback
         self.errors = errors
         self.evidence = evidence
+        self.context = context
 
     def answer(self, question: str, passages: Sequence[Passage]) -> Answer:
         """The finished answer (the stream's last event)."""
@@ -134,7 +136,11 @@ class LLMAnswerer:
                 yield quoted
                 return
             yield Quotes(quoted.citations)
-        given = excerpts(quoted.citations) if quoted else list(passages[: self.passages_considered])
+        given = (
+            excerpts(quoted.citations, self.context)
+            if quoted
+            else list(passages[: self.passages_considered])
+        )
         parts: list[str] = []
         try:
             speakers = _speakers(given, quoted.citations) if quoted else []

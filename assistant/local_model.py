@@ -198,8 +198,34 @@ def loaded() -> list[Runtime]:
     return list(_servers)
 
 
+@dataclass(frozen=True)
+class Timings:
+    """llama.cpp's account of one request: the prompt tokens it read (beyond those reused
+    from the previous request's cache) and the tokens it wrote, with the time each took."""
+
+    prompt_tokens: int
+    cached_tokens: int
+    prompt_ms: float
+    generated_tokens: int
+    generated_ms: float
+
+    @classmethod
+    def of(cls, timings: dict[str, Any]) -> Timings:
+        """From the ``timings`` of a llama.cpp server reply."""
+        return cls(
+            int(timings.get("prompt_n", 0)),
+            int(timings.get("cache_n", 0)),
+            float(timings.get("prompt_ms", 0.0)),
+            int(timings.get("predicted_n", 0)),
+            float(timings.get("predicted_ms", 0.0)),
+        )
+
+
 class LocalServer:
     """llama.cpp's server code in this process, one request at a time, streamed."""
+
+    #: The last finished request's timings (benchmarks report them).
+    timings: Timings | None = None
 
     def __init__(self, runtime: Runtime) -> None:
         import xllamacpp
@@ -245,7 +271,10 @@ class LocalServer:
         threading.Thread(target=work, name="llama.cpp", daemon=True).start()
         try:
             while (item := _next(items, deadline, timeout)) is not done:
-                if text := _delta(item):
+                chunk = json.loads(item) if isinstance(item, str) else item
+                if "timings" in chunk:
+                    self.timings = Timings.of(chunk["timings"])
+                if text := _delta(chunk):
                     yield text
         finally:
             stop.set()
@@ -263,10 +292,8 @@ def _next(items: queue.Queue[Any], deadline: float, timeout: float) -> Any:
     return item
 
 
-def _delta(chunk: Any) -> str:
+def _delta(chunk: dict[str, Any]) -> str:
     """The text of one streamed chunk (an error chunk raises)."""
-    if isinstance(chunk, str):
-        chunk = json.loads(chunk)
     if "error" in chunk:
         raise LLMError(f"The local model failed: {chunk['error']}")
     choices = chunk.get("choices") or [{}]

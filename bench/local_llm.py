@@ -1,15 +1,19 @@
 """The local answerer (llama.cpp, the default Qwen model) beside the extractive one, same run.
 
-    .venv/bin/python bench/local_llm.py [--sample 20] [--corpus-language en] [--threads 2]
-        [--xquad /work/shared/data/xquad-dev]
+    .venv/bin/python bench/local_llm.py [--sample 20] [--half odd] [--corpus-language en]
+        [--threads 2] [--xquad /work/shared/data/xquad-dev]
 
-Questions: a sample of xquad-dev's English questions over the German articles (every n-th,
-``--sample`` of them), and ``corpus/questions.jsonl`` (its English questions by default).
+Questions: a sample of xquad-dev's English questions over the German articles (every n-th
+question of one half, ``--sample`` of them: the even half is for choices, the odd half for
+reports), and ``corpus/questions.jsonl`` (its English questions by default).
 One index holds the 12 German xquad articles and the corpus article. Per answerer: share
 of answers in the question's language (langdetect), share holding the gold answer (xquad:
 the parallel English answer, same id; corpus: any reference), quotes verbatim, markers
 valid, share of written sentences flagged unsupported, fallbacks, abstentions; time to
-first token and per answer. The machine's load (``os.getloadavg``) is printed with it.
+first token and per answer; llama.cpp's own count of the prompt's tokens (all, and those
+read rather than reused from the previous request's cache) and its speed reading them and
+writing, which explain the first-token time on a machine that is shared. The machine's
+load (``os.getloadavg``) is printed with it.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ from assistant.config import Settings
 from assistant.datasets import squad_questions
 from assistant.factory import Assistant, build_assistant, reconfigured
 from assistant.loading import detect_language
-from assistant.local_model import load_server
+from assistant.local_model import Timings, load_server
 from assistant.metrics import contains_answer
 from assistant.types import Answer
 
@@ -57,8 +61,16 @@ class Tally:
 
     rows: list[dict] = field(default_factory=list)
 
-    def add(self, q: Question, answer: Answer, first: float | None, total: float, text: dict):
-        """Record one answer."""
+    def add(
+        self,
+        q: Question,
+        answer: Answer,
+        first: float | None,
+        total: float,
+        text: dict,
+        timings: Timings | None = None,
+    ):
+        """Record one answer (``timings``: llama.cpp's, when the model wrote it)."""
         written = answer.text if not answer.abstained else ""
         quotes = [
             text[c.passage.source][c.quote_start : c.quote_end] == c.quote for c in answer.citations
@@ -77,6 +89,7 @@ class Tally:
                 "fallback": bool(answer.note),
                 "first": first,
                 "total": total,
+                "timings": timings,
             }
         )
 
@@ -88,6 +101,11 @@ class Tally:
         statements = sum(r["statements"] for r in self.rows)
         firsts = [r["first"] for r in self.rows if r["first"] is not None]
         totals = [r["total"] for r in self.rows]
+        timings = [r["timings"] for r in self.rows if r["timings"]]
+        prompt = [t.prompt_tokens + t.cached_tokens for t in timings]
+        read = [t.prompt_tokens for t in timings]
+        reading = [1000 * t.prompt_tokens / t.prompt_ms for t in timings if t.prompt_ms]
+        writing = [1000 * t.generated_tokens / t.generated_ms for t in timings if t.generated_ms]
         return {
             "n": str(n),
             "abstained": share(self.rows, "abstained"),
@@ -103,22 +121,27 @@ class Tally:
             "fallbacks": str(sum(r["fallback"] for r in self.rows)),
             "first token s (median)": _median(firsts),
             "answer s (median / max)": f"{_median(totals)} / {max(totals):.1f}",
+            "prompt tokens (median): all / read": f"{_median(prompt, 0)} / {_median(read, 0)}",
+            "prompt read, tokens/s (median)": _median(reading),
+            "written, tokens/s (median)": _median(writing),
         }
 
 
-def _median(values: list[float]) -> str:
-    return f"{statistics.median(values):.1f}" if values else "–"
+def _median(values: list[float] | list[int], digits: int = 1) -> str:
+    return f"{statistics.median(values):.{digits}f}" if values else "–"
 
 
 def _plain(text: str) -> str:
     return MARKER.sub(" ", text)
 
 
-def xquad_sample(size: int) -> list[Question]:
-    """Every n-th English xquad question, with the parallel English answers."""
+def xquad_sample(size: int, half: str = "odd") -> list[Question]:
+    """Every n-th English xquad question of one half (even: 0, 2, …; odd: 1, 3, …), with
+    the parallel English answers."""
     data = require_xquad()
     english = {q.id: q for q in squad_questions(data / "xquad-dev.en.json")}
     asked = squad_questions(data / "xquad-dev.de.json", data / "xquad-dev.en.json")
+    asked = asked[{"even": 0, "odd": 1}[half] :: 2]
     step = max(len(asked) // size, 1)
     return [Question(q.id, q.question, "en", english[q.id].answers) for q in asked[::step][:size]]
 
@@ -141,15 +164,19 @@ def corpus_questions(language: str | None) -> list[Question]:
     return out
 
 
-def ask(assistant: Assistant, question: str) -> tuple[Answer, float | None, float]:
-    """The answer, the seconds to its first written token (None: none written), and to the
-    finished answer."""
+def ask(assistant: Assistant, question: str) -> tuple[Answer, float | None, float, Timings | None]:
+    """The answer, the seconds to its first written token (None: none written) and to the
+    finished answer, and llama.cpp's timings when a local model wrote it."""
     start, first = time.perf_counter(), None
     for event in assistant.stream(question):
         if isinstance(event, str) and first is None:
             first = time.perf_counter() - start
         if isinstance(event, Answer):
-            return event, first, time.perf_counter() - start
+            total = time.perf_counter() - start
+            model = getattr(getattr(assistant.answerer, "_model", None), "model", None)
+            runtime = getattr(model, "runtime", None)
+            timings = load_server(runtime).timings if first is not None and runtime else None
+            return event, first, total, timings
     raise AssertionError("a stream ends with its Answer")
 
 
@@ -168,6 +195,9 @@ def main() -> None:
     """Index, ask every question with both answerers, print the table."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--sample", type=int, default=20, help="xquad English questions")
+    parser.add_argument(
+        "--half", choices=("even", "odd"), default="odd", help="xquad half (even: for tuning)"
+    )
     parser.add_argument("--corpus-language", default="en", help="'all' for every question")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--max-tokens", type=int, default=160)
@@ -176,7 +206,7 @@ def main() -> None:
     if args.xquad:
         common.XQUAD = args.xquad
     sets = {
-        "xquad-en": xquad_sample(args.sample),
+        f"xquad-en {args.half}": xquad_sample(args.sample, args.half),
         "corpus": corpus_questions(None if args.corpus_language == "all" else args.corpus_language),
     }
     print(f"load average at start: {os.getloadavg()}, cores: {os.cpu_count()}")
@@ -207,8 +237,8 @@ def main() -> None:
             for label, assistant in (("extractive", extractive), ("local", local)):
                 tally = results.setdefault((name, label), Tally())
                 for q in tqdm(questions, desc=f"{name} {label}"):
-                    answer, first, total = ask(assistant, q.text)
-                    tally.add(q, answer, first, total, text)
+                    answer, first, total, timings = ask(assistant, q.text)
+                    tally.add(q, answer, first, total, text, timings)
             print(markdown(results), flush=True)  # so far
         extractive.close()
     print(f"load average at end: {os.getloadavg()}")

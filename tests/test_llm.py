@@ -7,6 +7,7 @@ pipeline does with them: markers checked, sentences scored, prompts quoting pass
 
 from __future__ import annotations
 
+import os
 import re
 import socket
 from dataclasses import replace
@@ -19,7 +20,7 @@ from fake_llm_server import FakeLLMServer
 from tiny_chat_model import build_tiny_chat_model
 
 from assistant import prompts
-from assistant.config import Settings
+from assistant.config import Settings, physical_cores
 from assistant.factory import build_assistant
 from assistant.types import Answer, Article
 
@@ -180,3 +181,17 @@ def test_a_local_transformers_model_answers_end_to_end(
     valid = {int(n) for n in MARKER.findall(raw) if 1 <= int(n) <= given}
     if valid:  # the model's valid markers, renumbered; its invalid ones dropped
         assert len(answer.citations) == len(valid)
+
+
+def test_the_local_model_gets_one_thread_per_physical_core(tmp_path: Path) -> None:
+    """Two hardware threads on each of two cores are two cores; a cpuinfo that does not say
+    which threads share a core counts every usable CPU."""
+    usable = len(os.sched_getaffinity(0))
+    block = "processor\t: {n}\nphysical id\t: 0\ncore id\t\t: {core}\n"
+    smt = tmp_path / "smt"
+    smt.write_text("\n".join(block.format(n=n, core=n // 2) for n in range(4)))
+    assert physical_cores(smt) == max(usable * 2 // 4, 1)
+    arm = tmp_path / "arm"
+    arm.write_text("\n".join(f"processor\t: {n}\nBogoMIPS\t: 50.00\n" for n in range(4)))
+    assert physical_cores(arm) == usable
+    assert physical_cores(tmp_path / "absent") == usable
