@@ -121,7 +121,7 @@ class Assistant:
         standalone = self.condenser.condense(question, history) if history else question
         passages = history_search(self.search, question, standalone, history, self.settings.k)
         answerer = self.answerer
-        if history and isinstance(answerer, ExtractiveAnswerer):  # no repeats in a follow-up
+        if history:  # no repeats in a follow-up
             answerer = answerer.excluding([turn.answer for turn in history])
         rewritten = standalone if standalone != question else None
         for event in answerer.stream(standalone, passages):

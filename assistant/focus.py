@@ -3,18 +3,18 @@
 A question that asks *when* wants a time, one that asks *how many* a number: a sentence
 without one does not answer it, however many of the question's names and words it shares
 ("How much money will Rosatom invest?" over a sentence naming Rosatom but no sum). The
-question's words are read in any of the languages below; a sentence's times and numbers are
-read from digits and from the words of every language (the question and the article are often
-in different languages). A new language adds one ``Focus`` entry.
-
-A leaf module: it imports nothing of the assistant.
+question's words are read in any language of ``text.LANGUAGES``; a sentence's times and
+numbers are read from digits and from the words of every language (the question and the
+article are often in different languages). A new language adds its ``text.Focus`` to its
+``text.Language``.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from enum import Enum
+
+from assistant.text import LANGUAGES
 
 
 class Wanted(Enum):
@@ -24,77 +24,15 @@ class Wanted(Enum):
     NUMBER = "number"
 
 
-@dataclass(frozen=True)
-class Focus:
-    """One language's question words for a time or a number, and its words for times and
-    numbers in a text (all lower case; question phrases are matched as whole words)."""
-
-    asks_time: str
-    asks_number: str
-    months: str
-    days: str
-    #: Words that name a time by themselves (century, today, ...).
-    time_words: str
-    #: Number words; a word that starts with one counts ("zweitägigen", "hundreds").
-    numbers: str
-
-
-FOCUS: dict[str, Focus] = {
-    "en": Focus(
-        asks_time="""when | what year | which year | what day | which day | what date |
-        what century | which century | what decade | which decade | what time""",
-        asks_number="how many | how much | how old | how long | how far | how large | how big",
-        #: "may" left out: as a verb it is in every other English sentence
-        months="""january february march april june july august september october november
-        december""",
-        days="monday tuesday wednesday thursday friday saturday sunday",
-        time_words="century centuries decade today yesterday tomorrow",
-        numbers="""two three four five six seven eight nine ten eleven twelve twenty thirty
-        forty fifty hundred thousand million billion dozen half double""",
-    ),
-    "de": Focus(
-        asks_time="""wann | welchem jahr | welches jahr | welchem tag | welcher tag |
-        welchem datum | welchem jahrhundert | welchem jahrzehnt | welcher zeit | seit wann |
-        bis wann""",
-        asks_number="wie viele | wie viel | wieviel | wie alt | wie lange | wie weit | wie groß",
-        months="""januar februar märz april mai juni juli august september oktober november
-        dezember""",
-        days="montag dienstag mittwoch donnerstag freitag samstag sonntag",
-        time_words="jahrhundert jahrhunderts jahrzehnt heute gestern morgen",
-        numbers="""zwei drei vier fünf sechs sieben acht neun zehn elf zwölf zwanzig dreißig
-        vierzig fünfzig hundert tausend million milliarde dutzend hälfte halb doppelt""",
-    ),
-    "fr": Focus(
-        asks_time="""quand | quelle année | quel jour | quelle date | quel siècle |
-        quelle époque | depuis quand""",
-        asks_number="combien",
-        months="""janvier février mars avril mai juin juillet août septembre octobre novembre
-        décembre""",
-        days="lundi mardi mercredi jeudi vendredi samedi dimanche",
-        time_words="siècle siècles décennie aujourd hier demain",
-        numbers="""deux trois quatre cinq six sept huit neuf dix onze douze vingt trente
-        quarante cinquante cent mille million milliard douzaine moitié double""",
-    ),
-    "es": Focus(
-        asks_time="""cuándo | qué año | qué día | qué fecha | qué siglo | qué época |
-        desde cuándo""",
-        asks_number="cuántos | cuántas | cuánto | cuánta",
-        months="""enero febrero marzo abril mayo junio julio agosto septiembre octubre
-        noviembre diciembre""",
-        days="lunes martes miércoles jueves viernes sábado domingo",
-        time_words="siglo siglos década hoy ayer mañana",
-        numbers="""dos tres cuatro cinco seis siete ocho nueve diez once doce veinte treinta
-        cuarenta cincuenta cien ciento mil millón millones docena mitad doble""",
-    ),
-}
+FOCUSES = [lang.focus for lang in LANGUAGES.values() if lang.focus is not None]
 
 
 def _phrases(field: str) -> list[str]:
-    return [" ".join(p.split()) for f in FOCUS.values() for p in getattr(f, field).split("|")]
+    return [" ".join(p.split()) for f in FOCUSES for p in getattr(f, field).split("|")]
 
 
 def _words(field: str) -> list[str]:
-    return [w for f in FOCUS.values() for w in getattr(f, field).split()]
+    return [w for f in FOCUSES for w in getattr(f, field).split()]
 
 
 def _alternatives(items: list[str]) -> str:

@@ -119,6 +119,11 @@ class LLMAnswerer:
         self.evidence = evidence
         self.context = context
 
+    def excluding(self, said: Sequence[str]) -> LLMAnswerer:
+        """The same answerer: the model writes each answer anew from its passages, so an
+        earlier answer is not quoted back as the extractive answerer would."""
+        return self
+
     def answer(self, question: str, passages: Sequence[Passage]) -> Answer:
         """The finished answer (the stream's last event)."""
         *_, last = self.stream(question, passages)

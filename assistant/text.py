@@ -20,6 +20,21 @@ CAPITAL = "A-ZÀ-ÖØ-ÞĀ-Ž"
 
 
 @dataclass(frozen=True)
+class Focus:
+    """One language's question words for a time or a number, and its words for times and
+    numbers in a text (all lower case; question phrases are matched as whole words)."""
+
+    asks_time: str
+    asks_number: str
+    months: str
+    days: str
+    #: Words that name a time by themselves (century, today, ...).
+    time_words: str
+    #: Number words; a word that starts with one counts ("zweitägigen", "hundreds").
+    numbers: str
+
+
+@dataclass(frozen=True)
 class Language:
     """What the text rules know of one language (all words lower case)."""
 
@@ -43,6 +58,8 @@ class Language:
     opening: str = ""
     #: Articles, dropped when answers are compared (SQuAD-style normalisation).
     articles: str = ""
+    #: Its words for asking a time or a number, and for times and numbers (``focus``).
+    focus: Focus | None = None
 
 
 LANGUAGES: dict[str, Language] = {
@@ -66,6 +83,18 @@ LANGUAGES: dict[str, Language] = {
         referring="""he she it they him her his its them their this that these those there""",
         opening="and also",
         articles="a an the",
+        focus=Focus(
+            asks_time="""when | what year | which year | what day | which day | what date |
+            what century | which century | what decade | which decade | what time""",
+            asks_number="how many | how much | how old | how long | how far | how large | how big",
+            #: "may" left out: as a verb it is in every other English sentence
+            months="""january february march april june july august september october november
+            december""",
+            days="monday tuesday wednesday thursday friday saturday sunday",
+            time_words="century centuries decade today yesterday tomorrow",
+            numbers="""two three four five six seven eight nine ten eleven twelve twenty thirty
+            forty fifty hundred thousand million billion dozen half double""",
+        ),
     ),
     "de": Language(
         "de",
@@ -89,6 +118,19 @@ LANGUAGES: dict[str, Language] = {
         diese dieser dieses dort damit dazu davon darüber""",
         opening="und auch",
         articles="der die das den dem des ein eine einer eines einem einen",
+        focus=Focus(
+            asks_time="""wann | welchem jahr | welches jahr | welchem tag | welcher tag |
+            welchem datum | welchem jahrhundert | welchem jahrzehnt | welcher zeit | seit wann |
+            bis wann""",
+            asks_number="""wie viele | wie viel | wieviel | wie alt | wie lange | wie weit |
+            wie groß""",
+            months="""januar februar märz april mai juni juli august september oktober november
+            dezember""",
+            days="montag dienstag mittwoch donnerstag freitag samstag sonntag",
+            time_words="jahrhundert jahrhunderts jahrzehnt heute gestern morgen",
+            numbers="""zwei drei vier fünf sechs sieben acht neun zehn elf zwölf zwanzig dreißig
+            vierzig fünfzig hundert tausend million milliarde dutzend hälfte halb doppelt""",
+        ),
     ),
     "fr": Language(
         "fr",
@@ -104,6 +146,17 @@ LANGUAGES: dict[str, Language] = {
         opinion="""pense pensent attend attendent attendre dit disent avis opinion croit
         croient estiment déclaré""",
         quotes=("« ", " »"),
+        focus=Focus(
+            asks_time="""quand | quelle année | quel jour | quelle date | quel siècle |
+            quelle époque | depuis quand""",
+            asks_number="combien",
+            months="""janvier février mars avril mai juin juillet août septembre octobre novembre
+            décembre""",
+            days="lundi mardi mercredi jeudi vendredi samedi dimanche",
+            time_words="siècle siècles décennie aujourd hier demain",
+            numbers="""deux trois quatre cinq six sept huit neuf dix onze douze vingt trente
+            quarante cinquante cent mille million milliard douzaine moitié double""",
+        ),
     ),
     "es": Language(
         "es",
@@ -119,6 +172,17 @@ LANGUAGES: dict[str, Language] = {
         opinion="""piensa piensan espera esperan esperar dice dicen dijo opina opinan opinión
         cree creen""",
         quotes=("«", "»"),
+        focus=Focus(
+            asks_time="""cuándo | qué año | qué día | qué fecha | qué siglo | qué época |
+            desde cuándo""",
+            asks_number="cuántos | cuántas | cuánto | cuánta",
+            months="""enero febrero marzo abril mayo junio julio agosto septiembre octubre
+            noviembre diciembre""",
+            days="lunes martes miércoles jueves viernes sábado domingo",
+            time_words="siglo siglos década hoy ayer mañana",
+            numbers="""dos tres cuatro cinco seis siete ocho nueve diez once doce veinte treinta
+            cuarenta cincuenta cien ciento mil millón millones docena mitad doble""",
+        ),
     ),
 }
 

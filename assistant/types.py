@@ -232,6 +232,10 @@ class Answerer(Protocol):
         """The answer's text as it is written (if it is written), then the Answer."""
         ...
 
+    def excluding(self, said: Sequence[str]) -> Answerer:
+        """The answerer for a follow-up: one that does not repeat these earlier answers."""
+        ...
+
 
 @dataclass(frozen=True)
 class Problem:
