@@ -16,6 +16,7 @@ characters for German and English questions, and the lexicon lifts English hit@1
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -73,6 +74,10 @@ def within(groups: Sequence[Sequence[str]], rows: Mapping[str, int], budget: int
             total += rows[term]
     return list(kept)
 
+
+#: Encodes questions while their lexical rankings are made (one at a time: the encoder
+#: uses every core itself).
+_ENCODER_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="encode-question")
 
 #: A ranking: (chunk id, score), best first.
 Ranking = list[tuple[str, float]]
@@ -139,20 +144,15 @@ class HybridSearcher:
 
     def rankings(self, question: str, vector: Sequence[float] | None = None) -> dict[str, Ranking]:
         """The separate rankings (chunk id, score) of each retriever."""
-        return self._rankings(self._terms(question), self._vector(question, vector))
+        return self._rankings(self._terms(question), question, vector)
 
     def search(self, question: str, k: int, vector: Sequence[float] | None = None) -> list[Passage]:
         """The ``k`` best passages for a question, best first."""
         terms = self._terms(question)
-        rankings = self._rankings(terms, self._vector(question, vector))
+        rankings = self._rankings(terms, question, vector)
         weights = self.fusion.weights(self._coverage(terms))
         ranked = ((weights[name], [c for c, _ in ranking]) for name, ranking in rankings.items())
         return self.store.passages(fuse(ranked, self.fusion.rrf_k)[:k])
-
-    def _vector(self, question: str, vector: Sequence[float] | None) -> Sequence[float]:
-        if vector is None:
-            vector = self.embedder.encode_queries([question])[0]
-        return vector
 
     def _terms(self, question: str) -> tuple[list[str], dict[str, list[str]]]:
         words = content_words(question)
@@ -160,13 +160,25 @@ class HybridSearcher:
         return words, translations(question, words, self.lexicon, languages, self.translations)
 
     def _rankings(
-        self, terms: tuple[list[str], dict[str, list[str]]], vector: Sequence[float]
+        self,
+        terms: tuple[list[str], dict[str, list[str]]],
+        question: str,
+        vector: Sequence[float] | None,
     ) -> dict[str, Ranking]:
+        """Dense and lexical rankings. The question is encoded in another thread while the
+        lexical indexes are asked (the encoder and SQLite both release the GIL): the
+        lexical rankings need no vector."""
         groups = term_groups(*terms)
-        rankings = {"dense": self.store.dense(vector, self.depth)}
-        for index in LEXICAL:
-            rankings[index.name] = self._lexical(groups, index)
-        return rankings
+        encoding: Future[Sequence[float]] = Future()
+        if vector is None:
+            encoding = _ENCODER_THREAD.submit(self._encode, question)
+        else:
+            encoding.set_result(vector)
+        lexical = {index.name: self._lexical(groups, index) for index in LEXICAL}
+        return {"dense": self.store.dense(encoding.result(), self.depth), **lexical}
+
+    def _encode(self, question: str) -> Sequence[float]:
+        return self.embedder.encode_queries([question])[0]
 
     def _lexical(self, groups: list[list[str]], index: LexicalIndex) -> Ranking:
         """BM25 ranking of the question's words (and translations) in one index: all of
