@@ -174,22 +174,24 @@ class HybridSearcher:
             encoding = _ENCODER_THREAD.submit(self._encode, question)
         else:
             encoding.set_result(vector)
-        lexical = {index.name: self._lexical(groups, index) for index in LEXICAL}
+        size = self.store.chunk_count() if self.row_budget else 0
+        lexical = {index.name: self._lexical(groups, index, size) for index in LEXICAL}
         return {"dense": self.store.dense(encoding.result(), self.depth), **lexical}
 
     def _encode(self, question: str) -> Sequence[float]:
         return self.embedder.encode_queries([question])[0]
 
-    def _lexical(self, groups: list[list[str]], index: LexicalIndex) -> Ranking:
+    def _lexical(self, groups: list[list[str]], index: LexicalIndex, size: int) -> Ranking:
         """BM25 ranking of the question's words (and translations) in one index: all of
-        them, or in a large index those within the row budget (see ``within``)."""
+        them, or in an index of more than the budget's ``size`` chunks those within the row
+        budget (see ``within``)."""
         asked = [index.query_terms(g) for g in groups]
         terms = list(dict.fromkeys(t for g in asked for t in g))
         budget = max(1, int(self.row_budget * index.budget_share))
         # an index of no more chunks than the budget is asked for every term: the bound
         # could not cut its work, and a trigram term no word starts with may still match
         # inside a compound (without this, xquad-dev lost half a point of hit@1000c)
-        if self.row_budget and self.store.chunk_count() > budget:
+        if self.row_budget and size > budget:
             terms = within(asked, self.store.term_rows(terms, index), budget)
         return self.store.lexical(any_of(terms), self.depth, index)
 

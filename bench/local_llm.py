@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import statistics
 import tempfile
 import time
@@ -32,6 +31,7 @@ import common
 from common import german_articles, require_xquad
 from tqdm import tqdm
 
+from assistant.citations import numbers, without_markers
 from assistant.config import Settings
 from assistant.datasets import squad_questions
 from assistant.factory import Assistant, build_assistant, reconfigured
@@ -41,7 +41,6 @@ from assistant.metrics import contains_answer
 from assistant.types import Answer
 
 ROOT = Path(__file__).resolve().parent.parent
-MARKER = re.compile(r"\[(\d+)\]")
 
 
 @dataclass(frozen=True)
@@ -75,12 +74,13 @@ class Tally:
         quotes = [
             text[c.passage.source][c.quote_start : c.quote_end] == c.quote for c in answer.citations
         ]
-        markers = {int(n) for n in MARKER.findall(answer.text)}
+        markers = set(numbers(answer.text))
         self.rows.append(
             {
                 "id": q.id,
                 "abstained": answer.abstained,
-                "language_ok": bool(written) and detect_language(_plain(written)) == q.language,
+                "language_ok": bool(written)
+                and detect_language(without_markers(written)) == q.language,
                 "gold": bool(written) and contains_answer(written, q.answers, q.language) > 0,
                 "quotes_ok": all(quotes),
                 "markers_ok": markers == set(range(1, len(answer.citations) + 1)),
@@ -129,10 +129,6 @@ class Tally:
 
 def _median(values: list[float] | list[int], digits: int = 1) -> str:
     return f"{statistics.median(values):.{digits}f}" if values else "–"
-
-
-def _plain(text: str) -> str:
-    return MARKER.sub(" ", text)
 
 
 def xquad_sample(size: int, half: str = "odd") -> list[Question]:
