@@ -37,6 +37,8 @@ from assistant.overlap import weighted_overlap, word_matches, word_overlap
 from assistant.text import (
     BOILERPLATE,
     CAPITAL,
+    EXPECTING,
+    FUTURE,
     OPINION,
     QUESTION_WORDS,
     QUOTE_MARKS,
@@ -111,6 +113,15 @@ def restates(question_words: Sequence[str], text: str) -> bool:
         return True
     own = [fold(w) for w in content_words(text) if w not in SAYING and w not in QUESTION_WORDS]
     return bool(own) and all(m >= 0.6 for m in word_matches(own, " ".join(question_words)))
+
+
+def asks_expectations(question: str) -> bool:
+    """Whether the question asks what people expect (in any language of text.LANGUAGES)."""
+    return _holds(question, EXPECTING)
+
+
+def _holds(text: str, vocabulary: frozenset[str]) -> bool:
+    return any(w.lower() in vocabulary for w in words(text))
 
 
 def asks_opinions(question: str) -> bool:
@@ -253,8 +264,16 @@ class ExtractiveAnswerer:
                 return self._said_by(question, named, sentences, who, evidence, passages)
             if names and not names & {person_key(w) for w in asked}:  # a round of views
                 verbs = self.asked_verbs(question, sentences)
-                says = [any(word_matches(verbs, s.text)) for s in sentences]
-                chosen = self._by_person(relevance, evidence, who, says)
+                # a question asking what people expect: their words of expecting in any
+                # language count as its verb (the dictionary has no French or Spanish), and
+                # what they say will be comes next
+                expecting = asks_expectations(question)
+                says = [
+                    any(word_matches(verbs, s.text)) or (expecting and _holds(s.text, EXPECTING))
+                    for s in sentences
+                ]
+                ahead = [expecting and _holds(s.text, FUTURE) for s in sentences]
+                chosen = self._by_person(relevance, evidence, who, says, ahead)
                 chosen.sort(key=lambda i: (sentences[i].rank, sentences[i].start))
                 quoted = [sentences[i] for i in chosen]
                 return _cite(question, quoted, passages, [who[i] for i in chosen])
@@ -360,11 +379,14 @@ class ExtractiveAnswerer:
         evidence: Evidence,
         who: Sequence[Speaker | None],
         says: Sequence[bool],
+        ahead: Sequence[bool],
     ) -> list[int]:
         """The persons whose sentences as a whole are nearest the question (at most
         ``max_sentences``), each with their main point: best a sentence that holds the
-        question's verb ("expect": „Erwartungen für Kernkraftwerke“), else one that says who
-        speaks, else the best."""
+        question's verb ("expect": „Erwartungen für Kernkraftwerke“), else (``ahead``) one
+        that says what will be, when the question asks what they expect („Die russischen
+        Behörden werden viel in Kasachstan investieren“), else one that says who speaks,
+        else the best."""
         people: dict[str, list[int]] = {}
         for i, speaker in enumerate(who):
             if speaker:
@@ -378,7 +400,7 @@ class ExtractiveAnswerer:
         for name in sorted(people, key=lambda n: -nearness[n])[: self.max_sentences]:
             best = max(
                 people[name],
-                key=lambda i: (says[i], who[i].reported, scores[i]),  # type: ignore[union-attr]
+                key=lambda i: (says[i], ahead[i], who[i].reported, scores[i]),  # type: ignore[union-attr]
             )
             chosen.append(best)
         return chosen

@@ -58,6 +58,10 @@ class Language:
     opening: str = ""
     #: Articles, dropped when answers are compared (SQuAD-style normalisation).
     articles: str = ""
+    #: Words of a question that asks what people expect (a subset of ``opinion``).
+    expecting: str = ""
+    #: Words that put a statement in the future ("wird investieren"): what someone expects.
+    future: str = ""
     #: Its words for asking a time or a number, and for times and numbers (``focus``).
     focus: Focus | None = None
 
@@ -83,6 +87,8 @@ LANGUAGES: dict[str, Language] = {
         referring="""he she it they him her his its them their this that these those there""",
         opening="and also",
         articles="a an the",
+        expecting="expect expects expected expectation expectations",
+        future="will shall",
         focus=Focus(
             asks_time="""when | what year | which year | what day | which day | what date |
             what century | which century | what decade | which decade | what time""",
@@ -118,6 +124,8 @@ LANGUAGES: dict[str, Language] = {
         diese dieser dieses dort damit dazu davon darüber""",
         opening="und auch",
         articles="der die das den dem des ein eine einer eines einem einen",
+        expecting="erwarten erwartet erwartete erwartung erwartungen",
+        future="wird werden",
         focus=Focus(
             asks_time="""wann | welchem jahr | welches jahr | welchem tag | welcher tag |
             welchem datum | welchem jahrhundert | welchem jahrzehnt | welcher zeit | seit wann |
@@ -146,6 +154,8 @@ LANGUAGES: dict[str, Language] = {
         opinion="""pense pensent attend attendent attendre dit disent avis opinion croit
         croient estiment déclaré""",
         quotes=("« ", " »"),
+        expecting="attend attendent attendre attente attentes",
+        future="sera seront aura auront va vont",
         focus=Focus(
             asks_time="""quand | quelle année | quel jour | quelle date | quel siècle |
             quelle époque | depuis quand""",
@@ -172,6 +182,8 @@ LANGUAGES: dict[str, Language] = {
         opinion="""piensa piensan espera esperan esperar dice dicen dijo opina opinan opinión
         cree creen""",
         quotes=("«", "»"),
+        expecting="espera esperan esperar expectativa expectativas",
+        future="será serán habrá va van",
         focus=Focus(
             asks_time="""cuándo | qué año | qué día | qué fecha | qué siglo | qué época |
             desde cuándo""",
@@ -197,6 +209,8 @@ SAYING = _union("saying")
 ATTRIBUTING = _union("attributing")
 QUESTION_WORDS = _union("question_words")
 OPINION = _union("opinion")
+EXPECTING = _union("expecting")
+FUTURE = _union("future")
 REFERRING = _union("referring")
 OPENING = _union("opening")
 #: Each language's articles (languages without any listed are left out).

@@ -77,7 +77,24 @@ def test_experts_are_named_in_the_answer_with_their_points(library: Assistant) -
     assert "keine bahnbrechenden" in answer.text or "keine Durchbrüche" in answer.text  # his point
     lepsibaev = next(line for line in answer.text.splitlines() if line.startswith("Lepsibaev:"))
     assert "Erwartungen für Kernkraftwerke und Energiefragen" in lepsibaev  # and his
+    # and Mikhailichenko's: what he says will be, not the sentence that introduces him
+    mikhailichenko = next(line for line in answer.text.splitlines() if line.startswith("Mik"))
+    assert "Staatsbank wird" in mikhailichenko or "werden viel in Kasachstan" in mikhailichenko
     assert "Experten sagten, was sie" not in answer.text
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["Qu'attendent les experts de cette visite ?", "¿Qué esperan los expertos de la visita?"],
+)
+def test_experts_points_in_languages_the_dictionary_does_not_translate(
+    library: Assistant, question: str
+) -> None:
+    answer = library.ask(question)
+    lines = {line.split(":", 1)[0]: line for line in answer.text.splitlines() if ":" in line}
+    assert set(EXPERTS) <= set(lines), answer.text
+    assert "keine bahnbrechenden" in lines["Lukjanow"] or "keine Durchbrüche" in lines["Lukjanow"]
+    assert "Erwartungen für Kernkraftwerke" in lines["Lepsibaev"]
 
 
 @pytest.mark.parametrize(
