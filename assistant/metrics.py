@@ -4,7 +4,8 @@ Answers are compared SQuAD-style after normalisation: Unicode NFKC, case folding
 ``ss``), punctuation of any script (``„“«»–``) replaced by spaces, and the articles of the
 answer's language dropped (English ``a an the``; German ``der die das …``; both when the
 language is unknown). Replacing punctuation by spaces, unlike SQuAD's deletion, keeps German
-hyphenated compounds ("Nur-Sultan") as the words they are made of.
+hyphenated compounds ("Nur-Sultan") as the words they are made of. An English ordinal's
+ending after digits is dropped ("January 10th" holds "January 10", as German "10." does).
 """
 
 from __future__ import annotations
@@ -20,11 +21,13 @@ from assistant.text import ARTICLES
 
 _ALL_ARTICLES = frozenset().union(*ARTICLES.values())
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+|\n+")
+_ORDINAL_ENDING = re.compile(r"(?<=\d)(?:st|nd|rd|th)\b")
 
 
 def normalize_answer(text: str, language: str | None = None) -> str:
     """Lower-cased, punctuation-free, article-free words of ``text``, joined by spaces."""
     text = unicodedata.normalize("NFKC", MARKER.sub(" ", text)).casefold()
+    text = _ORDINAL_ENDING.sub("", text)
     text = "".join(" " if unicodedata.category(ch)[0] in "PS" else ch for ch in text)
     articles = ARTICLES.get((language or "")[:2], _ALL_ARTICLES)
     return " ".join(w for w in text.split() if w not in articles)

@@ -20,6 +20,8 @@ from assistant.judging import parse_score
         ("„Soft Power“", "de", "soft power"),  # German quotation marks
         ("Nur-Sultan, die Hauptstadt.", "de", "nur sultan hauptstadt"),
         ("am 10. Januar", "de", "am 10 januar"),
+        ("on January 10th, the 1st and 22nd", "en", "on january 10 1 and 22"),  # ordinals
+        ("the 4th-century Ostrogoths", "en", "4 century ostrogoths"),
         ("Die Ölförderung", "de", "ölförderung"),
         ("Die Ölförderung", "en", "die ölförderung"),  # "die" is no English article
         ("the der Ölförderung", None, "ölförderung"),  # language unknown: both lists
