@@ -1,7 +1,8 @@
 """The local answerer (llama.cpp, the default Qwen model) beside the extractive one, same run.
 
     .venv/bin/python bench/local_llm.py [--sample 20] [--half odd] [--corpus-language en]
-        [--threads 2] [--xquad /work/shared/data/xquad-dev]
+        [--threads 2] [--xquad /work/shared/data/xquad-dev] [--index DIR] [--dump FILE]
+        [--sets xquad corpus]
 
 Questions: a sample of xquad-dev's English questions over the German articles (every n-th
 question of one half, ``--sample`` of them: the even half is for choices, the odd half for
@@ -14,6 +15,11 @@ first token and per answer; llama.cpp's own count of the prompt's tokens (all, a
 read rather than reused from the previous request's cache) and its speed reading them and
 writing, which explain the first-token time on a machine that is shared. The machine's
 load (``os.getloadavg``) is printed with it.
+
+``--index DIR`` keeps the index between runs (an unchanged article is not indexed again);
+``--dump FILE`` writes one JSON line per question and answerer: the question, the evidence
+the model read, the answer and the gold (withheld for the held-out ``para-held-*``
+questions, which are not for reading while tuning).
 """
 
 from __future__ import annotations
@@ -38,7 +44,7 @@ from assistant.factory import Assistant, build_assistant, reconfigured
 from assistant.loading import detect_language
 from assistant.local_model import Timings, load_server
 from assistant.metrics import contains_answer
-from assistant.types import Answer
+from assistant.types import Answer, Quotes
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -160,11 +166,16 @@ def corpus_questions(language: str | None) -> list[Question]:
     return out
 
 
-def ask(assistant: Assistant, question: str) -> tuple[Answer, float | None, float, Timings | None]:
+def ask(
+    assistant: Assistant, question: str, shown: list[str] | None = None
+) -> tuple[Answer, float | None, float, Timings | None]:
     """The answer, the seconds to its first written token (None: none written) and to the
-    finished answer, and llama.cpp's timings when a local model wrote it."""
+    finished answer, and llama.cpp's timings when a local model wrote it (``shown``
+    receives the evidence quotes the model read)."""
     start, first = time.perf_counter(), None
     for event in assistant.stream(question):
+        if isinstance(event, Quotes) and shown is not None:
+            shown.extend(c.quote for c in event.citations)
         if isinstance(event, str) and first is None:
             first = time.perf_counter() - start
         if isinstance(event, Answer):
@@ -198,18 +209,25 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--max-tokens", type=int, default=160)
     parser.add_argument("--xquad", type=Path, help="the xquad-dev folder, if not beside us")
+    parser.add_argument("--index", type=Path, help="keep the index here between runs")
+    parser.add_argument("--dump", type=Path, help="one JSON line per question and answerer")
+    both = ("xquad", "corpus")
+    parser.add_argument("--sets", nargs="+", choices=both, default=both)
     args = parser.parse_args()
     if args.xquad:
         common.XQUAD = args.xquad
-    sets = {
-        f"xquad-en {args.half}": xquad_sample(args.sample, args.half),
-        "corpus": corpus_questions(None if args.corpus_language == "all" else args.corpus_language),
-    }
+    language = None if args.corpus_language == "all" else args.corpus_language
+    sets = {}
+    if "xquad" in args.sets:
+        sets[f"xquad-en {args.half}"] = xquad_sample(args.sample, args.half)
+    if "corpus" in args.sets:
+        sets["corpus"] = corpus_questions(language)
+    dump = args.dump.open("w", encoding="utf-8") if args.dump else None
     print(f"load average at start: {os.getloadavg()}, cores: {os.cpu_count()}")
     articles = german_articles()
     corpus_file = ROOT / "corpus" / "tokayev-visit.de.txt"
     with tempfile.TemporaryDirectory() as tmp:
-        extractive = build_assistant(Settings(index=Path(tmp) / "index"))
+        extractive = build_assistant(Settings(index=args.index or Path(tmp) / "index"))
         for article in tqdm(articles, desc="index"):
             extractive.add_article(article)
         extractive.ingest([corpus_file])
@@ -233,12 +251,35 @@ def main() -> None:
             for label, assistant in (("extractive", extractive), ("local", local)):
                 tally = results.setdefault((name, label), Tally())
                 for q in tqdm(questions, desc=f"{name} {label}"):
-                    answer, first, total, timings = ask(assistant, q.text)
+                    shown: list[str] = []
+                    answer, first, total, timings = ask(assistant, q.text, shown)
                     tally.add(q, answer, first, total, text, timings)
+                    if dump:
+                        _dump(dump, label, q, shown, answer, tally.rows[-1])
             print(markdown(results), flush=True)  # so far
         extractive.close()
     print(f"load average at end: {os.getloadavg()}")
     print(markdown(results))
+
+
+def _dump(out, label: str, q: Question, shown: list[str], answer: Answer, row: dict) -> None:
+    """One line for reading failures; a held-out question's gold and verdict are withheld."""
+    held = q.id.startswith("para-held")
+    line = {
+        "answerer": label,
+        "id": q.id,
+        "question": q.text,
+        "evidence": shown,
+        "answer": answer.text,
+        "abstained": answer.abstained,
+        "language_ok": row["language_ok"],
+        "gold": None if held else list(q.answers),
+        "holds": None if held else row["gold"],
+        "first": row["first"],
+        "total": row["total"],
+    }
+    out.write(json.dumps(line, ensure_ascii=False) + "\n")
+    out.flush()
 
 
 if __name__ == "__main__":
