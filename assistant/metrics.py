@@ -5,7 +5,9 @@ Answers are compared SQuAD-style after normalisation: Unicode NFKC, case folding
 answer's language dropped (English ``a an the``; German ``der die das …``; both when the
 language is unknown). Replacing punctuation by spaces, unlike SQuAD's deletion, keeps German
 hyphenated compounds ("Nur-Sultan") as the words they are made of. An English ordinal's
-ending after digits is dropped ("January 10th" holds "January 10", as German "10." does).
+ending after digits is dropped ("January 10th" holds "January 10", as German "10." does),
+and the number words two to twelve of the answer's language are written as digits ("2 days"
+holds "two days").
 """
 
 from __future__ import annotations
@@ -17,11 +19,18 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 
 from assistant.citations import MARKER, STATEMENT, numbers
-from assistant.text import ARTICLES
+from assistant.text import ARTICLES, LANGUAGES
 
 _ALL_ARTICLES = frozenset().union(*ARTICLES.values())
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+|\n+")
 _ORDINAL_ENDING = re.compile(r"(?<=\d)(?:st|nd|rd|th)\b")
+#: Per language, its number words two to twelve → digits (text.Focus.numbers).
+_CARDINALS = {
+    code: {w: str(n) for n, w in enumerate(lang.focus.numbers.split()[:11], 2)}
+    for code, lang in LANGUAGES.items()
+    if lang.focus
+}
+_ALL_CARDINALS = {w: n for cardinals in _CARDINALS.values() for w, n in cardinals.items()}
 
 
 def normalize_answer(text: str, language: str | None = None) -> str:
@@ -30,7 +39,8 @@ def normalize_answer(text: str, language: str | None = None) -> str:
     text = _ORDINAL_ENDING.sub("", text)
     text = "".join(" " if unicodedata.category(ch)[0] in "PS" else ch for ch in text)
     articles = ARTICLES.get((language or "")[:2], _ALL_ARTICLES)
-    return " ".join(w for w in text.split() if w not in articles)
+    cardinals = _CARDINALS.get((language or "")[:2], _ALL_CARDINALS)
+    return " ".join(cardinals.get(w, w) for w in text.split() if w not in articles)
 
 
 def exact_match(prediction: str, references: Sequence[str], language: str | None = None) -> float:

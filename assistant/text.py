@@ -30,7 +30,8 @@ class Focus:
     days: str
     #: Words that name a time by themselves (century, today, ...).
     time_words: str
-    #: Number words; a word that starts with one counts ("zweitägigen", "hundreds").
+    #: Number words; a word that starts with one counts ("zweitägigen", "hundreds"). The
+    #: first eleven are two to twelve, in order (``metrics`` reads them as digits).
     numbers: str
 
 

@@ -22,6 +22,9 @@ from assistant.judging import parse_score
         ("am 10. Januar", "de", "am 10 januar"),
         ("on January 10th, the 1st and 22nd", "en", "on january 10 1 and 22"),  # ordinals
         ("the 4th-century Ostrogoths", "en", "4 century ostrogoths"),
+        ("Two days, twelve hours", "en", "2 days 12 hours"),  # number words as digits
+        ("zwei Tage, nicht zweitägig", "de", "2 tage nicht zweitägig"),  # whole words only
+        ("zwei", "en", "zwei"),  # the answer's language's words only
         ("Die Ölförderung", "de", "ölförderung"),
         ("Die Ölförderung", "en", "die ölförderung"),  # "die" is no English article
         ("the der Ölförderung", None, "ölförderung"),  # language unknown: both lists
