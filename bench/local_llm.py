@@ -25,12 +25,13 @@ questions, which are not for reading while tuning).
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import os
 import statistics
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import common
@@ -74,6 +75,7 @@ class Tally:
         total: float,
         text: dict,
         timings: Timings | None = None,
+        repaired: bool = False,
     ):
         """Record one answer (``timings``: llama.cpp's, when the model wrote it)."""
         written = answer.text if not answer.abstained else ""
@@ -96,6 +98,7 @@ class Tally:
                 "first": first,
                 "total": total,
                 "timings": timings,
+                "repaired": repaired,
             }
         )
 
@@ -125,6 +128,7 @@ class Tally:
                 else "–"
             ),
             "fallbacks": str(sum(r["fallback"] for r in self.rows)),
+            "asked again for the language": str(sum(r["repaired"] for r in self.rows)),
             "first token s (median)": _median(firsts),
             "answer s (median / max)": f"{_median(totals)} / {max(totals):.1f}",
             "prompt tokens (median): all / read": f"{_median(prompt, 0)} / {_median(read, 0)}",
@@ -211,6 +215,11 @@ def main() -> None:
     parser.add_argument("--xquad", type=Path, help="the xquad-dev folder, if not beside us")
     parser.add_argument("--index", type=Path, help="keep the index here between runs")
     parser.add_argument("--dump", type=Path, help="one JSON line per question and answerer")
+    parser.add_argument(
+        "--before",
+        action="store_true",
+        help="also the local answerer without worked examples and without the language repair",
+    )
     both = ("xquad", "corpus")
     parser.add_argument("--sets", nargs="+", choices=both, default=both)
     args = parser.parse_args()
@@ -243,17 +252,28 @@ def main() -> None:
                 }
             ),
         )
+        answerers = {"extractive": extractive, "local": local}
+        if args.before:
+            before = copy.copy(local.answerer)
+            before.examples, before.repair = (), False  # type: ignore[attr-defined]
+            answerers = {
+                "extractive": extractive,
+                "before": replace(local, answerer=before),
+                "local": local,
+            }
         results: dict[tuple[str, str], Tally] = {}
         load_start = time.perf_counter()
         load_server(local.answerer._model.model.runtime)  # type: ignore[attr-defined]
         print(f"local model ready in {time.perf_counter() - load_start:.1f} s")
         for name, questions in sets.items():
-            for label, assistant in (("extractive", extractive), ("local", local)):
+            for label, assistant in answerers.items():
                 tally = results.setdefault((name, label), Tally())
                 for q in tqdm(questions, desc=f"{name} {label}"):
                     shown: list[str] = []
+                    repairs = getattr(assistant.answerer, "repairs", 0)
                     answer, first, total, timings = ask(assistant, q.text, shown)
-                    tally.add(q, answer, first, total, text, timings)
+                    repaired = getattr(assistant.answerer, "repairs", 0) > repairs
+                    tally.add(q, answer, first, total, text, timings, repaired)
                     if dump:
                         _dump(dump, label, q, shown, answer, tally.rows[-1])
             print(markdown(results), flush=True)  # so far
@@ -275,6 +295,7 @@ def _dump(out, label: str, q: Question, shown: list[str], answer: Answer, row: d
         "language_ok": row["language_ok"],
         "gold": None if held else list(q.answers),
         "holds": None if held else row["gold"],
+        "repaired": row["repaired"],
         "first": row["first"],
         "total": row["total"],
     }
