@@ -9,12 +9,16 @@ fallback (the extractive answerer) answers instead, with a one-line note.
 
 With ``evidence`` (the local answerer), the extractive answer comes first: when it abstains
 the model is not asked; otherwise its quotes are shown at once (a ``Quotes`` event) and the
-model reads only those sentences (with ``context`` neighbours each), so it starts sooner.
+model reads only those sentences (with ``context`` neighbours each), so it starts sooner,
+after worked examples (``prompts.EXAMPLES``) that llama.cpp keeps in its prompt cache. An
+answer that comes in another language than the question's is asked for once more in the
+question's language (``repair``; a small model sometimes copies the German passage).
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from functools import cached_property
@@ -23,9 +27,11 @@ from typing import TYPE_CHECKING
 
 from assistant import prompts
 from assistant.chunking import split_sentences
+from assistant.citations import without_markers
 from assistant.errors import ConfigError, LLMError, ModelError
 from assistant.loading import detect_language
 from assistant.support import SupportScorer, resolve
+from assistant.text import language_by_words
 from assistant.types import Answer, Answerer, Citation, Event, Passage, Quotes
 
 if TYPE_CHECKING:
@@ -41,27 +47,40 @@ def answer_messages(
     *,
     evidence: bool = False,
     speakers: Sequence[str] = (),
+    examples: Sequence[prompts.Example] = (),
 ) -> list[BaseMessage]:
-    """The messages the model receives: the rules, then the quoted passages and question
-    (``evidence``: excerpts, and the question's language named; ``speakers``: per passage,
-    who says what it quotes, as the extractive answer attributed it)."""
-    from langchain_core.messages import HumanMessage, SystemMessage
+    """The messages the model receives: the rules, the worked ``examples`` (question and
+    answer turns), then the quoted passages and question (``evidence``: excerpts, and the
+    question's language named; ``speakers``: per passage, who says what it quotes, as the
+    extractive answer attributed it)."""
+    from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
     who = [*speakers, *[""] * (len(passages) - len(speakers))]
     titles = [
         f"{p.title}; said by {w}" if w else p.title for p, w in zip(passages, who, strict=True)
     ]
-    quoted = prompts.format_passages([(t, p.text) for t, p in zip(titles, passages, strict=True)])
+    quoted = [(t, p.text) for t, p in zip(titles, passages, strict=True)]
+    shown: list[BaseMessage] = []
+    for asked, given, written in examples:
+        shown += [HumanMessage(_evidence_user(asked, given, "English")), AIMessage(written)]
     if evidence:
-        language = prompts.language_name(detect_language(question))
-        user = prompts.EVIDENCE_USER.format(
-            passages=quoted, question=prompts.question_text(question), language=language
-        )
+        language = prompts.language_name(asked_language(question))
+        user = _evidence_user(question, quoted, language)
         if any(speakers):
             user += prompts.EVIDENCE_VIEWS.format(language=language)
     else:
-        user = prompts.ANSWER_USER.format(passages=quoted, question=prompts.question_text(question))
-    return [SystemMessage(prompts.ANSWER_SYSTEM), HumanMessage(user)]
+        user = prompts.ANSWER_USER.format(
+            passages=prompts.format_passages(quoted), question=prompts.question_text(question)
+        )
+    return [SystemMessage(prompts.ANSWER_SYSTEM), *shown, HumanMessage(user)]
+
+
+def _evidence_user(question: str, passages: Sequence[tuple[str, str]], language: str) -> str:
+    return prompts.EVIDENCE_USER.format(
+        passages=prompts.format_passages(list(passages)),
+        question=prompts.question_text(question),
+        language=language,
+    )
 
 
 def excerpts(citations: Sequence[Citation], context: int = 1) -> list[Passage]:
@@ -110,6 +129,8 @@ class LLMAnswerer:
         errors: tuple[type[BaseException], ...] = (),
         evidence: Answerer | None = None,
         context: int = 1,
+        examples: Sequence[prompts.Example] = (),
+        repair: bool = False,
     ) -> None:
         self._model = model if isinstance(model, LazyModel) else LazyModel(lambda: model)
         self.scorer = scorer
@@ -118,6 +139,10 @@ class LLMAnswerer:
         self.errors = errors
         self.evidence = evidence
         self.context = context
+        self.examples = tuple(examples)
+        self.repair = repair
+        #: Answers asked for again in the question's language (benchmarks count them).
+        self.repairs = 0
 
     def excluding(self, said: Sequence[str]) -> LLMAnswerer:
         """The same answerer: the model writes each answer anew from its passages, so an
@@ -150,12 +175,19 @@ class LLMAnswerer:
         try:
             speakers = _speakers(given, quoted.citations) if quoted else []
             messages = answer_messages(
-                question, given, evidence=quoted is not None, speakers=speakers
+                question,
+                given,
+                evidence=quoted is not None,
+                speakers=speakers,
+                examples=self.examples,
             )
             for chunk in self._model.model.stream(messages):
                 if chunk.text:
                     parts.append(chunk.text)
                     yield chunk.text
+            written = "".join(parts)
+            if self.repair:
+                written = self._in_language(question, messages, written)
         except self.errors as exc:
             if self.fallback is None:
                 raise LLMError(f"The language model failed: {exc}") from exc
@@ -163,8 +195,38 @@ class LLMAnswerer:
             fallback = self.fallback.answer(question, passages)
             yield replace(fallback, note=prompts.FALLBACK_NOTE.format(reason=_one_line(exc)))
             return
-        answer = resolve(question, "".join(parts), given, self.scorer)
+        answer = resolve(question, written, given, self.scorer)
         yield replace(answer, passages=tuple(passages))  # all retrieved, as the UI lists them
+
+    def _in_language(self, question: str, messages: list[BaseMessage], written: str) -> str:
+        """The answer in the question's language: when the model wrote another, it is asked
+        once more (not streamed: the finished answer replaces the streamed text); the new
+        text is kept only if it is in the question's language."""
+        from langchain_core.messages import AIMessage, HumanMessage
+
+        asked = asked_language(question)
+        if not asked or _language(written) in (None, asked):
+            return written
+        self.repairs += 1
+        again = prompts.REPAIR.format(language=prompts.language_name(asked))
+        rewritten = "".join(
+            c.text
+            for c in self._model.model.stream([*messages, AIMessage(written), HumanMessage(again)])
+        )
+        return rewritten if _language(rewritten) == asked else written
+
+
+def asked_language(question: str) -> str | None:
+    """The question's language: by its stopwords and question words where they tell, else
+    langdetect (which misreads short questions)."""
+    return language_by_words(question) or detect_language(question)
+
+
+def _language(text: str) -> str | None:
+    """The language of an answer's words (markers removed); None for too few words to tell
+    (an answer that is only a name or a number is in every language)."""
+    plain = without_markers(text)
+    return detect_language(plain) if len(re.findall(r"[^\W\d_]{2,}", plain)) >= 3 else None
 
 
 def _speakers(given: Sequence[Passage], citations: Sequence[Citation]) -> list[str]:

@@ -265,3 +265,20 @@ def skeleton(word: str) -> str:
         word = word.replace(spelling, sound)
     kept = [c for c in word.translate(_SOUNDS) if c.isalpha() and c not in "aeiouyh"]
     return "".join(c for i, c in enumerate(kept) if i == 0 or c != kept[i - 1])
+
+
+def language_by_words(text: str) -> str | None:
+    """The language (of ``LANGUAGES``) whose stopwords and question words a short text uses
+    most, or None on a tie or none: a question is too short for langdetect ("Who is
+    Lukyanov?" reads as Tagalog, "What did Marlee Matlin translate?" as Afrikaans)."""
+    found = [w.lower() for w in words(text)]
+    counts = {code: sum(w in _OWN_WORDS[code] for w in found) for code in LANGUAGES}
+    best = max(counts.values(), default=0)
+    leaders = [code for code, n in counts.items() if n == best]
+    return leaders[0] if best and len(leaders) == 1 else None
+
+
+_OWN_WORDS = {
+    code: frozenset(f"{lang.stopwords} {lang.question_words}".split())
+    for code, lang in LANGUAGES.items()
+}

@@ -212,6 +212,9 @@ def main() -> None:
     parser.add_argument("--corpus-language", default="en", help="'all' for every question")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--max-tokens", type=int, default=160)
+    parser.add_argument(
+        "--timeout", type=float, default=120.0, help="seconds per answer (a shared machine: more)"
+    )
     parser.add_argument("--xquad", type=Path, help="the xquad-dev folder, if not beside us")
     parser.add_argument("--index", type=Path, help="keep the index here between runs")
     parser.add_argument("--dump", type=Path, help="one JSON line per question and answerer")
@@ -249,6 +252,7 @@ def main() -> None:
                     "answerer": "local",
                     "llm_threads": args.threads,
                     "llm_max_tokens": args.max_tokens,
+                    "llm_timeout": args.timeout,
                 }
             ),
         )
