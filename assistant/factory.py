@@ -13,7 +13,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from assistant import prompts
 from assistant.answering import ExtractiveAnswerer
 from assistant.chat import Condenser, KeywordCondenser, LLMCondenser, Turn, history_search
 from assistant.config import Settings
@@ -313,9 +312,7 @@ def build_llm(
         errors=errors,
         evidence=evidence,
         context=EVIDENCE_CONTEXT,
-        # a small local model: worked examples (cached by llama.cpp), and one more try when
-        # it answers in the passages' language
-        examples=prompts.EXAMPLES if settings.answerer == "local" else (),
+        # a small local model: one more try when it answers in the passages' language
         repair=settings.answerer == "local",
     )
     if settings.answerer == "local":  # on a laptop CPU a rewrite would cost seconds per turn

@@ -9,8 +9,7 @@ fallback (the extractive answerer) answers instead, with a one-line note.
 
 With ``evidence`` (the local answerer), the extractive answer comes first: when it abstains
 the model is not asked; otherwise its quotes are shown at once (a ``Quotes`` event) and the
-model reads only those sentences (with ``context`` neighbours each), so it starts sooner,
-after worked examples (``prompts.EXAMPLES``) that llama.cpp keeps in its prompt cache. An
+model reads only those sentences (with ``context`` neighbours each), so it starts sooner. An
 answer that comes in another language than the question's is asked for once more in the
 question's language (``repair``; a small model sometimes copies the German passage).
 """
@@ -47,22 +46,17 @@ def answer_messages(
     *,
     evidence: bool = False,
     speakers: Sequence[str] = (),
-    examples: Sequence[prompts.Example] = (),
 ) -> list[BaseMessage]:
-    """The messages the model receives: the rules, the worked ``examples`` (question and
-    answer turns), then the quoted passages and question (``evidence``: excerpts, and the
-    question's language named; ``speakers``: per passage, who says what it quotes, as the
-    extractive answer attributed it)."""
-    from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
+    """The messages the model receives: the rules, then the quoted passages and question
+    (``evidence``: excerpts, and the question's language named; ``speakers``: per passage,
+    who says what it quotes, as the extractive answer attributed it)."""
+    from langchain_core.messages import HumanMessage, SystemMessage
 
     who = [*speakers, *[""] * (len(passages) - len(speakers))]
     titles = [
         f"{p.title}; said by {w}" if w else p.title for p, w in zip(passages, who, strict=True)
     ]
     quoted = [(t, p.text) for t, p in zip(titles, passages, strict=True)]
-    shown: list[BaseMessage] = []
-    for asked, given, written in examples:
-        shown += [HumanMessage(_evidence_user(asked, given, "English")), AIMessage(written)]
     if evidence:
         language = prompts.language_name(asked_language(question))
         user = _evidence_user(question, quoted, language)
@@ -72,7 +66,7 @@ def answer_messages(
         user = prompts.ANSWER_USER.format(
             passages=prompts.format_passages(quoted), question=prompts.question_text(question)
         )
-    return [SystemMessage(prompts.ANSWER_SYSTEM), *shown, HumanMessage(user)]
+    return [SystemMessage(prompts.ANSWER_SYSTEM), HumanMessage(user)]
 
 
 def _evidence_user(question: str, passages: Sequence[tuple[str, str]], language: str) -> str:
@@ -129,7 +123,6 @@ class LLMAnswerer:
         errors: tuple[type[BaseException], ...] = (),
         evidence: Answerer | None = None,
         context: int = 1,
-        examples: Sequence[prompts.Example] = (),
         repair: bool = False,
     ) -> None:
         self._model = model if isinstance(model, LazyModel) else LazyModel(lambda: model)
@@ -139,7 +132,6 @@ class LLMAnswerer:
         self.errors = errors
         self.evidence = evidence
         self.context = context
-        self.examples = tuple(examples)
         self.repair = repair
         #: Answers asked for again in the question's language (benchmarks count them).
         self.repairs = 0
@@ -179,7 +171,6 @@ class LLMAnswerer:
                 given,
                 evidence=quoted is not None,
                 speakers=speakers,
-                examples=self.examples,
             )
             for chunk in self._model.model.stream(messages):
                 if chunk.text:

@@ -54,39 +54,6 @@ Answer in {language}, in one short full sentence per point, each ending with [n]
 every other word into {language}, also months and places. When a passage says who said or \
 expects something, name that person."""
 
-#: A worked example: a question, its passages as (title, text), the answer.
-Example = tuple[str, tuple[tuple[str, str], ...], str]
-
-#: Worked examples the local model reads before the question (question, passages as (title,
-#: text), answer): a German passage answered in English, compounds translated, the answer
-#: taken from the passage that holds it. Invented text, on no topic of any test or data set.
-#: They follow the system message, so llama.cpp reuses them from its prompt cache: they cost
-#: no time per question after the first.
-EXAMPLES: tuple[Example, ...] = (
-    (
-        "When did the children's library open?",
-        (
-            ("Stadtbibliothek", "Die neue Kinderbibliothek in Brünn wurde am 3. März eröffnet."),
-            (
-                "Stadtbibliothek",
-                "Bürgermeister Jan Novák sagte, der Umbau habe zwei Jahre gedauert.",
-            ),
-        ),
-        "The new children's library in Brünn opened on 3 March. [1]",
-    ),
-    (
-        "What does the fishing association expect?",
-        (
-            ("Fischerei", "Die Fischer von Hamrun verkaufen ihren Fang auf dem Wochenmarkt."),
-            (
-                "Fischerei; said by Fischereiverband",
-                "Der Fischereiverband erwartet, dass die Fangquoten für Hering sinken werden.",
-            ),
-        ),
-        "The fishing association expects the catch quotas for herring to fall. [2]",
-    ),
-)
-
 #: Asked once when the answer came in another language than the question's (the answer
 #: stays in the conversation before it): a small model sometimes copies a German passage.
 REPAIR = (

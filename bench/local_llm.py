@@ -221,7 +221,7 @@ def main() -> None:
     parser.add_argument(
         "--before",
         action="store_true",
-        help="also the local answerer without worked examples and without the language repair",
+        help="also the local answerer without the language repair",
     )
     both = ("xquad", "corpus")
     parser.add_argument("--sets", nargs="+", choices=both, default=both)
@@ -259,7 +259,7 @@ def main() -> None:
         answerers = {"extractive": extractive, "local": local}
         if args.before:
             before = copy.copy(local.answerer)
-            before.examples, before.repair = (), False  # type: ignore[attr-defined]
+            before.repair = False  # type: ignore[attr-defined]
             answerers = {
                 "extractive": extractive,
                 "before": replace(local, answerer=before),

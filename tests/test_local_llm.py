@@ -214,8 +214,7 @@ def test_injected_instructions_stay_data_for_the_local_model(tmp_path: Path, emb
     assert isinstance(quotes, Quotes) and isinstance(answer, Answer)
     # what the model read: one delimited excerpt per quote group; the injection sits inside
     given = excerpts(quotes.citations, context)
-    examples = assistant.answerer.examples  # type: ignore[attr-defined]
-    system, *_, user = answer_messages("Wo leben Zebras?", given, evidence=True, examples=examples)
+    [system, user] = answer_messages("Wo leben Zebras?", given, evidence=True)
     assert system.text == prompts.ANSWER_SYSTEM
     opening = re.findall(r'<passage n="\d+" title="[^"]*">', user.text)
     assert len(opening) == user.text.count("</passage>") >= 1
@@ -304,48 +303,22 @@ def test_an_excerpt_is_the_quoted_sentence_with_its_neighbours(context: int, exp
     assert text[excerpt.start : excerpt.end] == expected
 
 
-def test_the_worked_examples_come_before_the_question_as_turns() -> None:
-    """Each example is a question turn (its passages delimited as real ones are) and the
-    answer turn; system and examples are the same for every question, so llama.cpp reuses
-    them from its prompt cache."""
-    text = "Zebras leben in Namibia."
-    passage = Passage("c1", "d1", "Zebras", "z.txt", text, 0, len(text), 1.0)
-    messages = answer_messages(
-        "Where do zebras live?", [passage], evidence=True, examples=prompts.EXAMPLES
-    )
-    system, *turns, user = messages
-    assert system.text == prompts.ANSWER_SYSTEM
-    assert [m.type for m in turns] == ["human", "ai"] * len(prompts.EXAMPLES)
-    for (question, given, written), asked, answered in zip(
-        prompts.EXAMPLES, turns[::2], turns[1::2], strict=True
-    ):
-        assert f"Question: {question}" in asked.text and answered.text == written
-        assert asked.text.count("</passage>") == len(given) and "Answer in English" in asked.text
-        assert "Zebras" not in asked.text
-    assert "Question: Where do zebras live?" in user.text and "Zebras leben" in user.text
-    other = answer_messages(
-        "Wer ist Lukjanow?", [passage], evidence=True, examples=prompts.EXAMPLES
-    )
-    assert [m.text for m in other[:-1]] == [m.text for m in messages[:-1]]
-    assert "Answer in German" in other[-1].text
-
-
 def test_an_answer_in_another_language_is_asked_for_once_more(index: Path, embedder) -> None:
-    """SmolLM2 answers the French question in English: the answerer asks once more in
-    French (not streamed) and keeps the new text only if it is French; an English question
-    answered in English is not asked again."""
+    """SmolLM2 answers the English question by copying a German sentence: the answerer asks
+    once more in English (not streamed) and keeps the new text only if it is English; an
+    English question answered in English is not asked again."""
     with opened(index, embedder, **local()) as assistant:
         answerer = assistant.answerer
-        assert answerer.repair and answerer.examples  # type: ignore[attr-defined]
-        _, *tokens, answer = assistant.stream("Qui est Lukjanow ?")
+        assert answerer.repair  # type: ignore[attr-defined]
+        _, *tokens, answer = assistant.stream("Who is Lukyanov?")
         streamed = "".join(t for t in tokens if isinstance(t, str))
-        assert detect_language(without_markers(streamed)) == "en"  # SmolLM2's English
+        assert detect_language(without_markers(streamed)) == "de"  # SmolLM2 copied German
         assert answerer.repairs == 1  # type: ignore[attr-defined]
         assert isinstance(answer, Answer) and not answer.note
         if words(without_markers(answer.text)) != words(without_markers(streamed)):  # rewritten
-            assert detect_language(without_markers(answer.text)) == "fr"
+            assert detect_language(without_markers(answer.text)) == "en"
         check_quotes(answer)
-        _, *tokens, english = assistant.stream("Who is Lukyanov?")
+        _, *tokens, english = assistant.stream("What do experts expect from the visit?")
         streamed = "".join(t for t in tokens if isinstance(t, str))
         assert detect_language(without_markers(streamed)) == "en"
         assert answerer.repairs == 1  # type: ignore[attr-defined]
