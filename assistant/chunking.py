@@ -219,15 +219,25 @@ def chunk_article(
         if j == len(units):
             break
         starts_paragraph = paragraphs and _BLANK_LINE.search(text, units[j - 1].end, units[j].start)
-        i = j if starts_paragraph else _next_start(i, j, counts, overlap_tokens, max_tokens)
+        if starts_paragraph:
+            i = j
+        else:
+            i = _next_start(i, j, counts, overlap_tokens, max_tokens, units, chars)
     return chunks
 
 
-def _next_start(i: int, j: int, counts: list[int], overlap: int, max_tokens: int) -> int:
+def _next_start(
+    i: int, j: int, counts: list[int], overlap: int, max_tokens: int, units: list[Span], chars: int
+) -> int:
     """First unit of the next chunk: step back over trailing units that fit the overlap and
-    still leave room for unit ``j``, so every chunk reaches past the one before it."""
+    still leave room for unit ``j`` (in tokens and characters), so every chunk reaches past
+    the one before it."""
     k, shared = j, 0
-    while k - 1 > i and shared + counts[k - 1] <= min(overlap, max_tokens - counts[j]):
+    while (
+        k - 1 > i
+        and shared + counts[k - 1] <= min(overlap, max_tokens - counts[j])
+        and units[j].end - units[k - 1].start <= chars
+    ):
         k -= 1
         shared += counts[k]
     return k
