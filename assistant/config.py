@@ -112,7 +112,7 @@ class Settings(BaseSettings):
         le=100_000,
         description="Characters of whole sentences a chunk gathers (a single longer sentence "
         "stays whole up to CHUNK_MAX_CHARS): short passages put the answer within the first "
-        "characters read (docs/benchmarks.md, \"Passages of at most 600 characters\").",
+        'characters read (docs/benchmarks.md, "Passages of at most 600 characters").',
     )
     k: int = Field(8, ge=1, le=100, description="Passages retrieved per question.")
     answer_passages: int = Field(

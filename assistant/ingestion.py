@@ -20,8 +20,8 @@ from assistant.errors import LoadError
 from assistant.isolation import Budget, run_limited
 from assistant.loading import Limits, discover, load_file
 from assistant.store import Store, Version
-from assistant.types import Article, Chunk
 from assistant.tuning import CHUNK_CHARS
+from assistant.types import Article, Chunk
 
 if TYPE_CHECKING:
     import numpy as np

@@ -91,7 +91,7 @@ def dump(path: str, tokens: int, overlap: int, chars: int) -> None:
 def load(path: str) -> Dump:
     """A stored dump."""
     with open(path, "rb") as f:
-        return pickle.load(f)  # noqa: S301 - our own file
+        return pickle.load(f)
 
 
 def fused(q: Question, fusion: Fusion, extra: dict[str, float] | None = None) -> list[str]:
@@ -105,9 +105,7 @@ def table(data: Dump, rank) -> dict[tuple[str, int], float]:
     hits: dict[tuple[str, int], list[bool]] = {}
     for q in data.questions:
         texts = [data.chunks[c][0] for c in rank(q)[:10]]
-        hits.setdefault((q.language, q.index % 2), []).append(
-            hit_at_chars(texts, q.needle, BUDGET)
-        )
+        hits.setdefault((q.language, q.index % 2), []).append(hit_at_chars(texts, q.needle, BUDGET))
     return {key: sum(v) / len(v) for key, v in sorted(hits.items())}
 
 
