@@ -92,3 +92,28 @@ def weighted_overlap(
     holders = (table > 0.6).sum(axis=0)
     rarity = np.log((len(texts) + 1) / (holders + 0.5))
     return np.asarray(table @ rarity / rarity.sum())
+
+
+def coverage(
+    groups: Sequence[Sequence[str]],
+    texts: Sequence[str],
+    sounds: bool = False,
+    spelled_only: bool = False,
+) -> np.ndarray:
+    """How much of the question each text holds (0..1): for each of the question's words
+    (a group: the word and its translations), the best match of any of its forms; then the
+    mean over the words.
+
+    A word counts once however many translations it has (a mean over every form would let
+    a word with eight translations outweigh a name). With ``spelled_only`` (a question in
+    a language no dictionary translates), a word that no text spells tells nothing and is
+    left out.
+    """
+    table = np.zeros((len(texts), len(groups)))
+    forms = list(dict.fromkeys(f for g in groups for f in g))
+    for i, text in enumerate(texts):
+        best = dict(zip(forms, word_matches(forms, text, sounds), strict=True))
+        table[i] = [max((best[f] for f in g), default=0.0) for g in groups]
+    if spelled_only and table.any():
+        table = table[:, table.max(axis=0) > 0]
+    return table.mean(axis=1) if table.shape[1] else np.zeros(len(texts))

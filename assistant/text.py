@@ -170,7 +170,7 @@ LANGUAGES: dict[str, Language] = {
     ),
     "es": Language(
         "es",
-        stopwords="""el la los las lo un una unos unas de del al y o pero es son era eran será
+        stopwords="""el la los las lo un una unos unas de del al a y o pero es son era eran será
         serán ha han había en sobre para por con sin que qué quien quién cuál cuáles cuando
         cuándo donde dónde cómo como se su sus le les no más este esta estos estas""",
         abbreviations="""sr sra srta dr dra etc art núm pág ene feb mar abr jun jul ago sept oct nov
@@ -228,6 +228,28 @@ _SITE = r"(?:www\.)?[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,6}"
 BOILERPLATE = re.compile(rf"^\W*{_SITE}\W*$")
 #: A site's name alone at the end of a line, after a sentence (where it is cut off).
 BOILERPLATE_AFTER = re.compile(rf"\s+{_SITE}[^\S\n]*(?:\n|$)")
+
+
+def _function_words(lang: Language) -> frozenset[str]:
+    asking = f"{lang.focus.asks_time} {lang.focus.asks_number}" if lang.focus else ""
+    return frozenset(f"{lang.stopwords} {lang.question_words} {asking}".replace("|", " ").split())
+
+
+#: Each language's function words: its stopwords, question words and words asking for a
+#: time or a number.
+FUNCTION_WORDS = {code: _function_words(lang) for code, lang in LANGUAGES.items()}
+
+
+def function_word_language(text: str) -> str | None:
+    """The language whose function words the text holds the most of, when one holds more
+    than any other (else None): a short question's few function words ("When will …",
+    "Wohin reist …") tell its language where names mislead a statistical detector
+    ("When will Putin visit Kazakhstan?" reads as German to it)."""
+    found = words(text)
+    counts = {code: sum(w in fw for w in found) for code, fw in FUNCTION_WORDS.items()}
+    best = max(counts.values(), default=0)
+    leaders = [code for code, n in counts.items() if n == best]
+    return leaders[0] if best and len(leaders) == 1 else None
 
 
 def quotes_for(language: str | None) -> tuple[str, str]:
