@@ -30,8 +30,12 @@ class Focus:
     days: str
     #: Words that name a time by themselves (century, today, ...).
     time_words: str
-    #: Number words; a word that starts with one counts ("zweitägigen", "hundreds").
+    #: Number words; a word that is one counts, with a plural ending ("hundreds").
     numbers: str
+    #: Whether the language writes a number into a compound word ("zweitägigen"): then a
+    #: word that starts with a number word counts too (not in other languages, where "mil"
+    #: would find „militärisch“ and "ten" „Tendenz“).
+    compounds: bool = False
 
 
 @dataclass(frozen=True)
@@ -92,7 +96,8 @@ LANGUAGES: dict[str, Language] = {
         focus=Focus(
             asks_time="""when | what year | which year | what day | which day | what date |
             what century | which century | what decade | which decade | what time""",
-            asks_number="how many | how much | how old | how long | how far | how large | how big",
+            asks_number="""how many | how much | how old | how long | how far | how large |
+            how big | how high""",
             #: "may" left out: as a verb it is in every other English sentence
             months="""january february march april june july august september october november
             december""",
@@ -131,13 +136,14 @@ LANGUAGES: dict[str, Language] = {
             welchem datum | welchem jahrhundert | welchem jahrzehnt | welcher zeit | seit wann |
             bis wann""",
             asks_number="""wie viele | wie viel | wieviel | wie alt | wie lange | wie weit |
-            wie groß""",
+            wie groß | wie hoch""",
             months="""januar februar märz april mai juni juli august september oktober november
             dezember""",
             days="montag dienstag mittwoch donnerstag freitag samstag sonntag",
             time_words="jahrhundert jahrhunderts jahrzehnt heute gestern morgen",
             numbers="""zwei drei vier fünf sechs sieben acht neun zehn elf zwölf zwanzig dreißig
             vierzig fünfzig hundert tausend million milliarde dutzend hälfte halb doppelt""",
+            compounds=True,
         ),
     ),
     "fr": Language(
@@ -159,7 +165,7 @@ LANGUAGES: dict[str, Language] = {
         focus=Focus(
             asks_time="""quand | quelle année | quel jour | quelle date | quel siècle |
             quelle époque | depuis quand""",
-            asks_number="combien",
+            asks_number="combien | quel âge | quelle taille | quelle hauteur",
             months="""janvier février mars avril mai juin juillet août septembre octobre novembre
             décembre""",
             days="lundi mardi mercredi jeudi vendredi samedi dimanche",
@@ -187,7 +193,7 @@ LANGUAGES: dict[str, Language] = {
         focus=Focus(
             asks_time="""cuándo | qué año | qué día | qué fecha | qué siglo | qué época |
             desde cuándo""",
-            asks_number="cuántos | cuántas | cuánto | cuánta",
+            asks_number="cuántos | cuántas | cuánto | cuánta | qué edad | qué altura",
             months="""enero febrero marzo abril mayo junio julio agosto septiembre octubre
             noviembre diciembre""",
             days="lunes martes miércoles jueves viernes sábado domingo",
