@@ -432,7 +432,10 @@ class ExtractiveAnswerer:
             chosen = [texts[i] for i in rows]
             untranslated = cross and not self._translates(asked_in)
             overlap[rows] = coverage(groups[cross], chosen, cross, spelled_only=untranslated)
-            weighted[rows] = weighted_overlap(asked, chosen, cross)
+            # which sentence answers: a compound holding a translation holds the word (a
+            # wider match than whether any sentence is on topic can bear: off-topic
+            # passages hold compounds too)
+            weighted[rows] = weighted_overlap(asked, chosen, cross, parts=cross)
         return Evidence(
             dense=vectors @ q,
             overlap=overlap,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from assistant.lexicon import question_language, word_groups
-from assistant.overlap import coverage
+from assistant.overlap import coverage, word_matches
 from assistant.text import function_word_language
 
 
@@ -48,3 +48,11 @@ def test_function_words_tell_a_short_questions_language(question: str, language:
     assert function_word_language(question) == language
     if language:
         assert question_language(question) == language
+
+
+def test_a_translation_inside_a_german_compound_is_matched_when_asked() -> None:
+    text = "Es wurde die Schaffung von Waffenmontageanlagen angekündigt."
+    assert word_matches(["waffen", "anlagen"], text) == [0.0, 0.0]
+    assert word_matches(["waffen", "anlagen"], text, parts=True) == [1.0, 1.0]
+    # a word of four letters is too short to be told inside another ("land", "Deutschland")
+    assert word_matches(["land"], "Er reist durch Deutschland.", parts=True) == [0.0]
