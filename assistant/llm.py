@@ -28,9 +28,9 @@ from assistant import prompts
 from assistant.chunking import split_sentences
 from assistant.citations import without_markers
 from assistant.errors import ConfigError, LLMError, ModelError
+from assistant.lexicon import question_language
 from assistant.loading import detect_language
 from assistant.support import SupportScorer, resolve
-from assistant.text import language_by_words
 from assistant.types import Answer, Answerer, Citation, Event, Passage, Quotes
 
 if TYPE_CHECKING:
@@ -58,7 +58,7 @@ def answer_messages(
     ]
     quoted = [(t, p.text) for t, p in zip(titles, passages, strict=True)]
     if evidence:
-        language = prompts.language_name(asked_language(question))
+        language = prompts.language_name(question_language(question))
         user = _evidence_user(question, quoted, language)
         if any(speakers):
             user += prompts.EVIDENCE_VIEWS.format(language=language)
@@ -195,7 +195,7 @@ class LLMAnswerer:
         text is kept only if it is in the question's language."""
         from langchain_core.messages import AIMessage, HumanMessage
 
-        asked = asked_language(question)
+        asked = question_language(question)
         if not asked or _language(written) in (None, asked):
             return written
         self.repairs += 1
@@ -205,12 +205,6 @@ class LLMAnswerer:
             for c in self._model.model.stream([*messages, AIMessage(written), HumanMessage(again)])
         )
         return rewritten if _language(rewritten) == asked else written
-
-
-def asked_language(question: str) -> str | None:
-    """The question's language: by its stopwords and question words where they tell, else
-    langdetect (which misreads short questions)."""
-    return language_by_words(question) or detect_language(question)
 
 
 def _language(text: str) -> str | None:

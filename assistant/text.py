@@ -30,9 +30,13 @@ class Focus:
     days: str
     #: Words that name a time by themselves (century, today, ...).
     time_words: str
-    #: Number words; a word that starts with one counts ("zweitägigen", "hundreds"). The
+    #: Number words; a word that is one counts, with a plural ending ("hundreds"). The
     #: first eleven are two to twelve, in order (``metrics`` reads them as digits).
     numbers: str
+    #: Whether the language writes a number into a compound word ("zweitägigen"): then a
+    #: word that starts with a number word counts too (not in other languages, where "mil"
+    #: would find „militärisch“ and "ten" „Tendenz“).
+    compounds: bool = False
 
 
 @dataclass(frozen=True)
@@ -93,7 +97,8 @@ LANGUAGES: dict[str, Language] = {
         focus=Focus(
             asks_time="""when | what year | which year | what day | which day | what date |
             what century | which century | what decade | which decade | what time""",
-            asks_number="how many | how much | how old | how long | how far | how large | how big",
+            asks_number="""how many | how much | how old | how long | how far | how large |
+            how big | how high""",
             #: "may" left out: as a verb it is in every other English sentence
             months="""january february march april june july august september october november
             december""",
@@ -132,13 +137,14 @@ LANGUAGES: dict[str, Language] = {
             welchem datum | welchem jahrhundert | welchem jahrzehnt | welcher zeit | seit wann |
             bis wann""",
             asks_number="""wie viele | wie viel | wieviel | wie alt | wie lange | wie weit |
-            wie groß""",
+            wie groß | wie hoch""",
             months="""januar februar märz april mai juni juli august september oktober november
             dezember""",
             days="montag dienstag mittwoch donnerstag freitag samstag sonntag",
             time_words="jahrhundert jahrhunderts jahrzehnt heute gestern morgen",
             numbers="""zwei drei vier fünf sechs sieben acht neun zehn elf zwölf zwanzig dreißig
             vierzig fünfzig hundert tausend million milliarde dutzend hälfte halb doppelt""",
+            compounds=True,
         ),
     ),
     "fr": Language(
@@ -160,7 +166,7 @@ LANGUAGES: dict[str, Language] = {
         focus=Focus(
             asks_time="""quand | quelle année | quel jour | quelle date | quel siècle |
             quelle époque | depuis quand""",
-            asks_number="combien",
+            asks_number="combien | quel âge | quelle taille | quelle hauteur",
             months="""janvier février mars avril mai juin juillet août septembre octobre novembre
             décembre""",
             days="lundi mardi mercredi jeudi vendredi samedi dimanche",
@@ -171,7 +177,7 @@ LANGUAGES: dict[str, Language] = {
     ),
     "es": Language(
         "es",
-        stopwords="""el la los las lo un una unos unas de del al y o pero es son era eran será
+        stopwords="""el la los las lo un una unos unas de del al a y o pero es son era eran será
         serán ha han había en sobre para por con sin que qué quien quién cuál cuáles cuando
         cuándo donde dónde cómo como se su sus le les no más este esta estos estas""",
         abbreviations="""sr sra srta dr dra etc art núm pág ene feb mar abr jun jul ago sept oct nov
@@ -188,7 +194,7 @@ LANGUAGES: dict[str, Language] = {
         focus=Focus(
             asks_time="""cuándo | qué año | qué día | qué fecha | qué siglo | qué época |
             desde cuándo""",
-            asks_number="cuántos | cuántas | cuánto | cuánta",
+            asks_number="cuántos | cuántas | cuánto | cuánta | qué edad | qué altura",
             months="""enero febrero marzo abril mayo junio julio agosto septiembre octubre
             noviembre diciembre""",
             days="lunes martes miércoles jueves viernes sábado domingo",
@@ -231,6 +237,28 @@ BOILERPLATE = re.compile(rf"^\W*{_SITE}\W*$")
 BOILERPLATE_AFTER = re.compile(rf"\s+{_SITE}[^\S\n]*(?:\n|$)")
 
 
+def _function_words(lang: Language) -> frozenset[str]:
+    asking = f"{lang.focus.asks_time} {lang.focus.asks_number}" if lang.focus else ""
+    return frozenset(f"{lang.stopwords} {lang.question_words} {asking}".replace("|", " ").split())
+
+
+#: Each language's function words: its stopwords, question words and words asking for a
+#: time or a number.
+FUNCTION_WORDS = {code: _function_words(lang) for code, lang in LANGUAGES.items()}
+
+
+def function_word_language(text: str) -> str | None:
+    """The language whose function words the text holds the most of, when one holds more
+    than any other (else None): a short question's few function words ("When will …",
+    "Wohin reist …") tell its language where names mislead a statistical detector
+    ("When will Putin visit Kazakhstan?" reads as German to it)."""
+    found = words(text)
+    counts = {code: sum(w in fw for w in found) for code, fw in FUNCTION_WORDS.items()}
+    best = max(counts.values(), default=0)
+    leaders = [code for code, n in counts.items() if n == best]
+    return leaders[0] if best and len(leaders) == 1 else None
+
+
 def quotes_for(language: str | None) -> tuple[str, str]:
     """The quotation marks to print a quote in ``language`` with (English ones if unknown)."""
     return LANGUAGES.get(language or "", LANGUAGES["en"]).quotes
@@ -265,20 +293,3 @@ def skeleton(word: str) -> str:
         word = word.replace(spelling, sound)
     kept = [c for c in word.translate(_SOUNDS) if c.isalpha() and c not in "aeiouyh"]
     return "".join(c for i, c in enumerate(kept) if i == 0 or c != kept[i - 1])
-
-
-def language_by_words(text: str) -> str | None:
-    """The language (of ``LANGUAGES``) whose stopwords and question words a short text uses
-    most, or None on a tie or none: a question is too short for langdetect ("Who is
-    Lukyanov?" reads as Tagalog, "What did Marlee Matlin translate?" as Afrikaans)."""
-    found = [w.lower() for w in words(text)]
-    counts = {code: sum(w in _OWN_WORDS[code] for w in found) for code in LANGUAGES}
-    best = max(counts.values(), default=0)
-    leaders = [code for code, n in counts.items() if n == best]
-    return leaders[0] if best and len(leaders) == 1 else None
-
-
-_OWN_WORDS = {
-    code: frozenset(f"{lang.stopwords} {lang.question_words}".split())
-    for code, lang in LANGUAGES.items()
-}

@@ -22,7 +22,8 @@ from assistant import prompts
 from assistant.citations import without_markers
 from assistant.config import Settings
 from assistant.errors import ModelError
-from assistant.llm import Quotes, _speakers, answer_messages, asked_language, excerpts
+from assistant.lexicon import question_language
+from assistant.llm import Quotes, _speakers, answer_messages, excerpts
 from assistant.loading import detect_language
 from assistant.local_model import (
     ChatLlamaCpp,
@@ -336,7 +337,7 @@ def test_an_answer_in_another_language_is_asked_for_once_more(index: Path, embed
     ],
 )
 def test_a_short_question_s_language_is_told_by_its_own_words(question: str, language: str):
-    assert asked_language(question) == language
+    assert question_language(question) == language
     text = "Zebras leben in Namibia."
     passage = Passage("c1", "d1", "Zebras", "z.txt", text, 0, len(text), 1.0)
     *_, user = answer_messages(question, [passage], evidence=True)
