@@ -6,17 +6,21 @@ that remembers the generation it last caught up with: a process that joins again
 nothing when no one wrote since, and otherwise reads the collection's metadata (no texts, no
 vectors), compares each document's entry and chunk ids with its own, and fetches the texts
 of the documents that changed only. Cache files sit under the cache directory, one per
-process at a time (a lock), keyed by the server and collection.
+process at a time (a lock), keyed by the server and collection. A process whose file is
+empty or older than another process's copies that one first (a consistent snapshot); one
+with nothing to copy reads the collection in pages while it indexes the pages before, and
+the other processes of the machine that join meanwhile wait for it, then copy its file.
 """
 
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import sqlite3
 import time
-from collections.abc import Callable
-from contextlib import nullcontext
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 from assistant.chroma_server import ChromaServer
@@ -24,6 +28,8 @@ from assistant.dense import Record, chunk_of, latest_versions
 from assistant.errors import IndexAccessError
 from assistant.manifest import Manifest
 from assistant.types import DocumentInfo, content_id
+
+log = logging.getLogger(__name__)
 
 #: progress(done, total, what): called as the cache catches up.
 Progress = Callable[[int, int, str], None]
@@ -35,6 +41,9 @@ CLOCK_MARGIN_S = 120.0
 #: while it reads the next ones: each step costs an FTS5 flush, so steps of one page (5,000)
 #: cost 23% more CPU than one step at the end (100k chunks: 10.9 s against 8.8 s).
 INDEX_EVERY = 20_000
+#: How long a process with an empty cache waits for another process of the machine that
+#: fills one for the same server (then copies it) before it fills its own beside it.
+BUILD_WAIT_S = 600.0
 
 
 def claim_cache_file(folder: Path, server: str) -> tuple[Path, int]:
@@ -92,6 +101,8 @@ class ServerCache:
         self.stale: set[str] = set()
         #: chunk texts the last catch-up fetched from the server
         self.fetched = 0
+        #: while this process fills an empty cache: tells the processes that wait for it
+        self._note: Callable[[int, int], object] | None = None
 
     def start_from_sibling(self, path: Path) -> Path | None:
         """Before the first catch-up: when another process on this machine caught up with
@@ -102,7 +113,11 @@ class ServerCache:
         mine = self.manifest.meta("stamp")
         if newest is None or (mine is not None and float(mine) >= newest[1]):
             return None
-        self.manifest.copy_from(newest[0], self._told("copy another process's cache"))
+        try:
+            self.manifest.copy_from(newest[0], self._told("copy another process's cache"))
+        except sqlite3.Error as exc:  # a damaged file: catch up without it (nothing copied)
+            log.warning("%s not copied (%s): catching up from the server", newest[0], exc)
+            return None
         return newest[0]
 
     @property
@@ -112,10 +127,50 @@ class ServerCache:
 
     def catch_up(self) -> int:
         """Bring the cache to the collection's current generation; returns how many chunk
-        texts were fetched."""
-        if self.path is not None:
-            self.start_from_sibling(self.path)
-            self.path = None
+        texts were fetched. The first time, start from another process's newer cache file;
+        an empty cache with none to copy is filled by one process of the machine at a time
+        (the others wait, then copy its file)."""
+        if self.path is None:
+            return self._catch_up()
+        path, self.path = self.path, None
+        if self.start_from_sibling(path) or self.manifest.meta("stamp") is not None:
+            return self._catch_up()
+        with self._building(path):
+            self.start_from_sibling(path)  # another process filled one meanwhile
+            return self._catch_up()
+
+    @contextmanager
+    def _building(self, path: Path) -> Iterator[None]:
+        """Hold the machine's lock on filling a cache of this server, waiting (up to
+        ``BUILD_WAIT_S``) while another process holds it; its progress is shown meanwhile
+        (it writes "done total" into the lock file)."""
+        key = path.name.rsplit("-", 1)[0]
+        fd = os.open(path.with_name(f"{key}.build"), os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            self._wait_for(fd)
+            self._note = lambda done, total: os.pwrite(
+                fd, f"{done} {total}\n".ljust(40).encode(), 0
+            )
+            yield
+        finally:
+            self._note = None
+            os.close(fd)  # and the lock with it
+
+    def _wait_for(self, fd: int) -> None:
+        told = self._told("wait: another process reads and indexes the server's chunks")
+        deadline = time.monotonic() + BUILD_WAIT_S
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    return  # build beside it
+            if told and len(note := os.pread(fd, 40, 0).split()) == 2 and note[1].isdigit():
+                told(int(note[0]), int(note[1]))
+            time.sleep(0.2)
+
+    def _catch_up(self) -> int:
         generation = self.server.generation()  # read before the records: a write moves it
         if self.manifest.meta("collection_id") != self.server.identity:
             self._forget()
@@ -172,6 +227,8 @@ class ServerCache:
                     pending -= index_new(None)
                 if told:
                     told(done, max(total, done))
+                if self._note:
+                    self._note(done, max(total, done))
             index_new(self._told("index the last chunks read"))
             latest, stale = latest_versions(records)
             self.manifest.delete_chunks(ids[i] for i in stale if i in ids)

@@ -309,3 +309,64 @@ def test_a_process_starts_from_the_newest_cache_another_process_keeps(
         assert {d.title for d in fourth.documents()} == {"a", "b", "c"}
         assert fourth.disagreements() == []
     writer.close()
+
+
+def test_a_process_with_no_cache_waits_for_another_that_fills_one_then_copies_it(
+    chroma_server: str, tmp_path: Path
+):
+    # Another process of this machine fills a cache of the server (it holds the build lock
+    # and writes its progress there): a process that joins with no cache shows that progress
+    # instead of reading the server too, then copies the file the other made.
+    import fcntl
+    import shutil
+
+    from test_consistency import HashEncoder, article, index
+
+    from assistant.types import content_id
+
+    encoder = HashEncoder()
+    writer = Store(tmp_path / "w", "hash", chroma_url=chroma_server).open()
+    index(writer, encoder, article("a", 40, "alpha"))
+    folder = tmp_path / "shared" / "server"
+    folder.mkdir(parents=True)
+    lock = os.open(folder / f"{content_id(chroma_server)}.build", os.O_RDWR | os.O_CREAT)
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    os.pwrite(lock, b"3 10\n", 0)
+    seen: list[tuple[int, int, str]] = []
+    joined: list[Store] = []
+
+    def join() -> None:
+        store = Store(
+            tmp_path / "j", "hash", chroma_url=chroma_server, cache_dir=folder.parent,
+            progress=lambda done, total, what: seen.append((done, total, what)),
+        )  # fmt: skip
+        joined.append(store.open())
+
+    waiting = threading.Thread(target=join)
+    waiting.start()
+    for _ in range(600):
+        if seen:
+            break
+        time.sleep(0.05)
+    assert seen and seen[0][:2] == (3, 10) and seen[0][2].startswith("wait")
+    assert waiting.is_alive() and not joined
+    # the other process's file, made elsewhere and put where it would have made it
+    other = tmp_path / "o" / "server"
+    with Store(tmp_path / "o", "hash", chroma_url=chroma_server, cache_dir=tmp_path / "o") as o:
+        o.open()
+    [made] = other.glob("*.sqlite")
+    assert (other / f"{content_id(chroma_server)}.build").read_text().split() == [
+        str(writer.chunk_count())
+    ] * 2
+    shutil.copy(made, folder / made.name.replace("-0.", "-7."))
+    os.close(lock)
+    waiting.join(timeout=60)
+    [store] = joined
+    try:
+        assert store.cache is not None and store.cache.fetched == 0
+        assert "copy another process's cache" in {what for _, _, what in seen}
+        assert store.passages(store.lexical('"alpha"', 5, WORDS))[0].title == "a"
+        assert store.disagreements() == []
+    finally:
+        store.close()
+        writer.close()
