@@ -210,9 +210,13 @@ class ServerCache:
         told = self._told("read and index the server's chunks")
         total, done, pending = self.server.count(), 0, 0
         records, ids = list[Record](), dict[str, str]()
-        if told:
-            told(0, total)
-        with self.manifest.transaction(), self.manifest.bulk() as index_new:
+        with (
+            self.manifest.unshared(),
+            self.manifest.transaction(),
+            self.manifest.bulk() as index_new,
+        ):
+            if told:
+                told(0, total)
             for page, texts in self.server.pages(texts=True):
                 chunks = []
                 for (chunk_id, meta), text in zip(page, texts, strict=True):

@@ -252,8 +252,18 @@ def test_a_cold_join_reads_in_pages_and_keeps_each_documents_latest_complete_ver
     on_server = writer.dense_index.count()
     assert on_server > 3 * 3  # more pages than are read ahead
 
-    joined = Store(tmp_path / "j", "hash", chroma_url=chroma_server, cache_dir=tmp_path).open()
+    journals: set[str] = set()  # the file's journal while it is filled, and after
+
+    def progress(done: int, total: int, what: str) -> None:
+        journals.add(joined.manifest.db.execute("PRAGMA journal_mode").fetchone()[0])
+
+    joined = Store(
+        tmp_path / "j", "hash", chroma_url=chroma_server, cache_dir=tmp_path, progress=progress
+    )
+    joined.open()
     try:
+        assert journals == {"delete"}
+        assert joined.manifest.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert joined.cache is not None
         assert joined.cache.fetched == on_server
         assert joined.cache.stale == {c.chunk_id for c in half}
