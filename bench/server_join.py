@@ -17,7 +17,9 @@ dense and one lexical query:
   running), and this process has none: it copies the other's file and catches up from there;
 - again: the same cache, nothing written since (the common case: a restart);
 - changed: after another writer replaced ``--change`` of the documents and removed as many:
-  the cache fetches the changed documents' chunks only.
+  the cache fetches the changed documents' chunks only;
+- together: two processes start at once on a machine with no cache: one fills a cache, the
+  other waits for it (showing its counts), then copies its file.
 
 The machine may be shared: compare the rows of one run, not runs of different days.
 """
@@ -134,16 +136,24 @@ def change(server: ChromaServer, docs: list, share: float) -> int:
     return written
 
 
-def join(url: str, cache: Path) -> dict:
-    """In a fresh process: open the store, answer one dense and one lexical query."""
-    done = subprocess.run(
-        [sys.executable, __file__, "--join", url, "--cache", str(cache)],
-        capture_output=True, text=True, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
-    )  # fmt: skip
-    if done.returncode:
-        sys.exit(done.stderr)
-    sys.stderr.write(done.stderr[-2000:])
-    return json.loads(done.stdout.strip().splitlines()[-1])
+def join(url: str, cache: Path, processes: int = 1) -> dict:
+    """In fresh processes started at once: open the store, answer one dense and one lexical
+    query. The first process's result; the others' under "others"."""
+    command = [sys.executable, __file__, "--join", url, "--cache", str(cache)]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    pipe = subprocess.PIPE
+    started = [
+        subprocess.Popen(command, stdout=pipe, stderr=pipe, text=True, env=env)
+        for _ in range(processes)
+    ]
+    results = []
+    for process in started:
+        out, err = process.communicate()
+        if process.returncode:
+            sys.exit(err)
+        sys.stderr.write(err[-2000:])
+        results.append(json.loads(out.strip().splitlines()[-1]))
+    return results[0] | {"others": results[1:]}
 
 
 def hold(url: str, cache: Path) -> subprocess.Popen:
@@ -241,6 +251,7 @@ def measure(size: int, share: float) -> dict:
                     f"the joined cache holds {row['changed']['chunks']} chunks, "
                     f"the server {server.count()}"
                 )
+            row["together"] = join(url, Path(tmp) / "fresh", processes=2)
             server.close()
             return row
         finally:
@@ -269,26 +280,34 @@ def main() -> None:
         print(json.dumps(rows[-1]), flush=True)
     print(
         "| chunks | cold: ready s (ms/chunk) | beside another: ready s | again s "
-        "| after a change s (chunks changed) |"
+        "| after a change s (chunks changed) | two at once, no cache: ready s |"
     )
-    print("|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|")
     for r in rows:
         per = 1000 * r["cold"]["ready_s"] / r["chunks"]
         print(
             f"| {r['chunks']:,} | {r['cold']['ready_s']:.2f} ({per:.3f}) | "
             f"{r['beside']['ready_s']:.2f} | {r['again']['ready_s']:.2f} | "
-            f"{r['changed']['ready_s']:.2f} ({r['changed_chunks']}) |"
+            f"{r['changed']['ready_s']:.2f} ({r['changed_chunks']}) | "
+            f"{' and '.join(format(j['ready_s'], '.2f') for j in together(r))} |"
         )
     for r in rows:
         for join_ in ("cold", "beside", "again", "changed"):
             print(f"{r['chunks']:,} {join_}: {phases(r[join_])}")
+        for n, result in enumerate(together(r), 1):
+            print(f"{r['chunks']:,} together, process {n}: {phases(result)}")
+
+
+def together(row: dict) -> list[dict]:
+    """The results of the processes that joined at once."""
+    return [row["together"], *row["together"]["others"]]
 
 
 def phases(result: dict) -> str:
     """Each phase's seconds (from its first progress report to the next phase's, the last
     to the store being open), and the CPU seconds of the whole join."""
     starts = sorted(result["phases"].items(), key=lambda item: item[1])
-    ends = [t for _, t in starts[1:]] + [result["open_s"]]
+    ends = [t for _, t in starts[1:]] + [result["open_s"]] * bool(starts)
     parts = [f"{what} {end - start:.2f} s" for (what, start), end in zip(starts, ends, strict=True)]
     first = starts[0][1] if starts else result["open_s"]
     return "; ".join([f"before {first:.2f} s", *parts, f"CPU {result['cpu_s']:.2f} s"])
