@@ -32,8 +32,14 @@ from assistant import focus, prompts
 from assistant.attribution import Speaker, attributions, person_key, quotations
 from assistant.chunking import MIN_QUOTED_CHARS, split_sentences
 from assistant.citations import marker
-from assistant.lexicon import Lexicon, question_language, question_words, translations
-from assistant.overlap import weighted_overlap, word_matches, word_overlap
+from assistant.lexicon import (
+    Lexicon,
+    question_language,
+    question_words,
+    translations,
+    word_groups,
+)
+from assistant.overlap import coverage, weighted_overlap, word_matches
 from assistant.text import (
     BOILERPLATE,
     CAPITAL,
@@ -345,8 +351,8 @@ class ExtractiveAnswerer:
             # words no dictionary translates: only those the passages spell tell anything
             about = [w for w in about if any(self._spelled(fold(w), s.text) for s in sentences)]
         if about:
-            words = [fold(w) for w in [*about, *(t for ts in found.values() for t in ts)]]
-            overlap = np.array([word_overlap(words, sentences[i].text, sounds) for i in mine])
+            texts = [sentences[i].text for i in mine]
+            overlap = coverage(self._groups(about, found), texts, sounds)
             confidence = replace(evidence, dense=evidence.dense[mine], overlap=overlap).confidence()
             language = sentences[mine[int(confidence.argmax())]].passage.language
             if confidence.max() < self.threshold_for(question, language):
@@ -411,8 +417,11 @@ class ExtractiveAnswerer:
         vectors = self._vectors(sentences)
         languages = {s.passage.language for s in sentences}
         asked_in = question_language(question)
-        own = [fold(w) for w in content_words(question)]
+        words = content_words(question)
+        found = translations(question, words, self.lexicon, languages)
+        own = [fold(w) for w in words]
         crossing = [fold(w) for w in question_words(question, self.lexicon, languages)]
+        groups = {False: [[w] for w in own], True: self._groups(words, found)}
         # a sentence in the question's language is read with the question's own words only;
         # one in another language with their translations too, and names spelt apart
         apart = np.array([s.passage.language != asked_in for s in sentences])
@@ -421,9 +430,12 @@ class ExtractiveAnswerer:
         for cross, asked in ((False, own), (True, crossing)):
             rows = np.flatnonzero(apart == cross)
             chosen = [texts[i] for i in rows]
-            matches = [word_matches(asked, t, cross) for t in chosen]  # once per text
-            overlap[rows] = [sum(m) / len(m) if m else 0.0 for m in matches]
-            weighted[rows] = weighted_overlap(asked, chosen, cross, matches)
+            untranslated = cross and not self._translates(asked_in)
+            overlap[rows] = coverage(groups[cross], chosen, cross, spelled_only=untranslated)
+            # which sentence answers: a compound holding a translation holds the word (a
+            # wider match than whether any sentence is on topic can bear: off-topic
+            # passages hold compounds too)
+            weighted[rows] = weighted_overlap(asked, chosen, cross, parts=cross)
         return Evidence(
             dense=vectors @ q,
             overlap=overlap,
@@ -431,6 +443,15 @@ class ExtractiveAnswerer:
             vectors=vectors,
             question=q,
         )
+
+    @staticmethod
+    def _groups(words: Sequence[str], found: Mapping[str, Sequence[str]]) -> list[list[str]]:
+        """Each question word with its translations, folded."""
+        return [[fold(f) for f in g] for g in word_groups(words, found)]
+
+    def _translates(self, language: str | None) -> bool:
+        """Whether the lexicon translates questions in this language."""
+        return self.lexicon is not None and language in self.lexicon.languages()
 
     def relevance(self, evidence: Evidence, sentences: Sequence[Sentence]) -> np.ndarray:
         """Which sentences answer best: embedding similarity and rarity-weighted overlap,

@@ -185,9 +185,13 @@ def chunk_article(
     *,
     paragraphs: bool = True,
     max_chars: int | None = None,
+    target_chars: int | None = None,
 ) -> list[Chunk]:
     """Cut an article into chunks of whole sentences of at most ``max_tokens`` tokens (and
     ``max_chars`` characters, when given).
+
+    With ``target_chars``, a chunk gathers sentences up to that many characters only; a
+    single longer sentence is still one chunk (cut only at ``max_chars``).
 
     Neighbouring chunks share up to ``overlap_tokens`` tokens of whole trailing sentences.
     With ``paragraphs``, a chunk ends at a blank line (a paragraph is one topic) and the
@@ -198,7 +202,7 @@ def chunk_article(
     text = article.text
     counted = _units(text, token_spans, max_tokens, max_chars)
     units, counts = [u for u, _ in counted], [n for _, n in counted]
-    chars = max_chars or len(text)
+    chars = min(target_chars or len(text), max_chars or len(text))
     chunks: list[Chunk] = []
     i = 0
     while i < len(units):
@@ -215,15 +219,25 @@ def chunk_article(
         if j == len(units):
             break
         starts_paragraph = paragraphs and _BLANK_LINE.search(text, units[j - 1].end, units[j].start)
-        i = j if starts_paragraph else _next_start(i, j, counts, overlap_tokens, max_tokens)
+        if starts_paragraph:
+            i = j
+        else:
+            i = _next_start(i, j, counts, overlap_tokens, max_tokens, units, chars)
     return chunks
 
 
-def _next_start(i: int, j: int, counts: list[int], overlap: int, max_tokens: int) -> int:
+def _next_start(
+    i: int, j: int, counts: list[int], overlap: int, max_tokens: int, units: list[Span], chars: int
+) -> int:
     """First unit of the next chunk: step back over trailing units that fit the overlap and
-    still leave room for unit ``j``, so every chunk reaches past the one before it."""
+    still leave room for unit ``j`` (in tokens and characters), so every chunk reaches past
+    the one before it."""
     k, shared = j, 0
-    while k - 1 > i and shared + counts[k - 1] <= min(overlap, max_tokens - counts[j]):
+    while (
+        k - 1 > i
+        and shared + counts[k - 1] <= min(overlap, max_tokens - counts[j])
+        and units[j].end - units[k - 1].start <= chars
+    ):
         k -= 1
         shared += counts[k]
     return k

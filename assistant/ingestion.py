@@ -20,6 +20,7 @@ from assistant.errors import LoadError
 from assistant.isolation import Budget, run_limited
 from assistant.loading import Limits, discover, load_file
 from assistant.store import Store, Version
+from assistant.tuning import CHUNK_CHARS
 from assistant.types import Article, Chunk
 
 if TYPE_CHECKING:
@@ -88,6 +89,8 @@ class Ingestor:
     #: Time and memory of loading one file in a worker process; None: in this process.
     budget: Budget | None = field(default_factory=Budget)
     chunk_chars: int = 2_000
+    #: characters of whole sentences a chunk gathers (``chunking.chunk_article``)
+    chunk_target_chars: int | None = CHUNK_CHARS
     _pending: list[tuple[Article, list[Chunk], bool]] = field(default_factory=list)
     _embedded: Progress | None = None
     _texts: tuple[int, int] = (0, 0)  # (embedded, queued) in this call
@@ -166,7 +169,12 @@ class Ingestor:
         max_tokens = min(self.chunk_tokens, self.encoder.max_tokens)
         overlap = min(self.chunk_overlap, max_tokens // 2)
         return chunk_article(
-            article, self.encoder.token_spans, max_tokens, overlap, max_chars=self.chunk_chars
+            article,
+            self.encoder.token_spans,
+            max_tokens,
+            overlap,
+            max_chars=self.chunk_chars,
+            target_chars=self.chunk_target_chars,
         )
 
     def _queue(self, article: Article, chunks: list[Chunk], report: IngestReport) -> None:

@@ -25,12 +25,12 @@ import re
 import sqlite3
 import threading
 from collections import Counter
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 
 from assistant.loading import detect_language
-from assistant.text import content_words
+from assistant.text import content_words, function_word_language
 from assistant.tuning import LANGUAGES_CACHE, TRANSLATIONS
 
 log = logging.getLogger(__name__)
@@ -230,6 +230,15 @@ def translations(
     return lexicon.expand(words, source, limit)
 
 
+def word_groups(words: Sequence[str], found: Mapping[str, Sequence[str]]) -> list[list[str]]:
+    """Each word with its translations and those of the phrases that hold it (``found``,
+    from ``translations``: "nuclear power plant" → Kernkraftwerk is a form of each of the
+    three words)."""
+    return [
+        [w, *(t for phrase, ts in found.items() if w in phrase.split() for t in ts)] for w in words
+    ]
+
+
 def question_words(
     question: str, lexicon: Lexicon | None, languages: Collection[str | None]
 ) -> list[str]:
@@ -242,5 +251,7 @@ def question_words(
 
 @lru_cache(maxsize=LANGUAGES_CACHE)  # retrieval and the answerer both ask, for the same question
 def question_language(question: str) -> str | None:
-    """The question's language (``detect_language``, 5-15 ms), told once per question."""
-    return detect_language(question)
+    """The question's language, told once per question: by its function words
+    (``text.function_word_language``) where they tell one language, else by
+    ``detect_language`` (5-15 ms), which names in a short question mislead."""
+    return function_word_language(question) or detect_language(question)

@@ -27,16 +27,17 @@ def trigrams(word: str) -> frozenset[str]:
 
 
 @lru_cache(maxsize=WORD_PAIRS_CACHE)  # pure, and the same word pairs recur across sentences
-def word_similarity(a: str, b: str, sounds: bool = False) -> float:
+def word_similarity(a: str, b: str, sounds: bool = False, parts: bool = False) -> float:
     """Spelling similarity of two folded words (0..1): trigram Jaccard, shared prefix, or
     shared consonants.
 
     The shared prefix catches cognates across languages (experts/experten, visit/visite);
     with ``sounds`` (a question in another language than the text), the consonants
     (``skeleton``) catch a name's transliterations (Poutine/Putin, Kazajistan/Kasachstan,
-    Moscu/Moskau), for words of five letters or more.
+    Moscu/Moskau), for words of five letters or more; with ``parts``, a word that is a part
+    of the other's compound matches it (weapons → Waffen: „Waffenmontageanlagen“).
     """
-    if a == b:
+    if a == b or (parts and (_part_of(a, b) or _part_of(b, a))):
         return 1.0
     ga, gb = trigrams(a), trigrams(b)
     jaccard = len(ga & gb) / len(ga | gb)
@@ -45,6 +46,13 @@ def word_similarity(a: str, b: str, sounds: bool = False) -> float:
     if sounds and min(len(a), len(b)) >= 5:
         by_sound = _prefix_share(skeleton(a), skeleton(b), 3)
     return max(jaccard, by_prefix, by_sound)
+
+
+def _part_of(part: str, word: str) -> bool:
+    """Whether a word of five letters or more is a part of a compound, with three letters or
+    more beside it (Waffen, Montage and Anlagen in Waffenmontageanlagen; not "reisen" in
+    "preisen")."""
+    return len(part) >= 5 and len(word) >= len(part) + 3 and part in word
 
 
 def _prefix_share(a: str, b: str, least: int) -> float:
@@ -56,12 +64,14 @@ def _prefix_share(a: str, b: str, least: int) -> float:
     return prefix / max(len(a), len(b)) if enough else 0.0
 
 
-def word_matches(question_words: Sequence[str], text: str, sounds: bool = False) -> list[float]:
+def word_matches(
+    question_words: Sequence[str], text: str, sounds: bool = False, parts: bool = False
+) -> list[float]:
     """For each question word, how well the text's closest word spells it (0, or 0.4..1)."""
     words = {fold(w) for w in WORD.findall(text)}
     matches = []
     for q in question_words:
-        best = max((word_similarity(q, w, sounds) for w in words), default=0.0)
+        best = max((word_similarity(q, w, sounds, parts) for w in words), default=0.0)
         matches.append(best if best >= 0.4 else 0.0)
     return matches
 
@@ -77,6 +87,7 @@ def weighted_overlap(
     texts: Sequence[str],
     sounds: bool = False,
     matches: Sequence[Sequence[float]] | None = None,
+    parts: bool = False,
 ) -> np.ndarray:
     """Word overlap of each text, each question word weighted by its rarity among the texts
     (``matches``: ``word_matches`` of each text, when already known).
@@ -87,8 +98,33 @@ def weighted_overlap(
     if not question_words or not texts:
         return np.zeros(len(texts))
     if matches is None:
-        matches = [word_matches(question_words, t, sounds) for t in texts]
+        matches = [word_matches(question_words, t, sounds, parts) for t in texts]
     table = np.array(matches)
     holders = (table > 0.6).sum(axis=0)
     rarity = np.log((len(texts) + 1) / (holders + 0.5))
     return np.asarray(table @ rarity / rarity.sum())
+
+
+def coverage(
+    groups: Sequence[Sequence[str]],
+    texts: Sequence[str],
+    sounds: bool = False,
+    spelled_only: bool = False,
+) -> np.ndarray:
+    """How much of the question each text holds (0..1): for each of the question's words
+    (a group: the word and its translations), the best match of any of its forms; then the
+    mean over the words.
+
+    A word counts once however many translations it has (a mean over every form would let
+    a word with eight translations outweigh a name). With ``spelled_only`` (a question in
+    a language no dictionary translates), a word that no text spells tells nothing and is
+    left out.
+    """
+    table = np.zeros((len(texts), len(groups)))
+    forms = list(dict.fromkeys(f for g in groups for f in g))
+    for i, text in enumerate(texts):
+        best = dict(zip(forms, word_matches(forms, text, sounds), strict=True))
+        table[i] = [max((best[f] for f in g), default=0.0) for g in groups]
+    if spelled_only and table.any():
+        table = table[:, table.max(axis=0) > 0]
+    return table.mean(axis=1) if table.shape[1] else np.zeros(len(texts))

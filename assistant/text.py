@@ -30,8 +30,12 @@ class Focus:
     days: str
     #: Words that name a time by themselves (century, today, ...).
     time_words: str
-    #: Number words; a word that starts with one counts ("zweitägigen", "hundreds").
+    #: Number words; a word that is one counts, with a plural ending ("hundreds").
     numbers: str
+    #: Whether the language writes a number into a compound word ("zweitägigen"): then a
+    #: word that starts with a number word counts too (not in other languages, where "mil"
+    #: would find „militärisch“ and "ten" „Tendenz“).
+    compounds: bool = False
 
 
 @dataclass(frozen=True)
@@ -92,7 +96,8 @@ LANGUAGES: dict[str, Language] = {
         focus=Focus(
             asks_time="""when | what year | which year | what day | which day | what date |
             what century | which century | what decade | which decade | what time""",
-            asks_number="how many | how much | how old | how long | how far | how large | how big",
+            asks_number="""how many | how much | how old | how long | how far | how large |
+            how big | how high""",
             #: "may" left out: as a verb it is in every other English sentence
             months="""january february march april june july august september october november
             december""",
@@ -131,13 +136,14 @@ LANGUAGES: dict[str, Language] = {
             welchem datum | welchem jahrhundert | welchem jahrzehnt | welcher zeit | seit wann |
             bis wann""",
             asks_number="""wie viele | wie viel | wieviel | wie alt | wie lange | wie weit |
-            wie groß""",
+            wie groß | wie hoch""",
             months="""januar februar märz april mai juni juli august september oktober november
             dezember""",
             days="montag dienstag mittwoch donnerstag freitag samstag sonntag",
             time_words="jahrhundert jahrhunderts jahrzehnt heute gestern morgen",
             numbers="""zwei drei vier fünf sechs sieben acht neun zehn elf zwölf zwanzig dreißig
             vierzig fünfzig hundert tausend million milliarde dutzend hälfte halb doppelt""",
+            compounds=True,
         ),
     ),
     "fr": Language(
@@ -159,7 +165,7 @@ LANGUAGES: dict[str, Language] = {
         focus=Focus(
             asks_time="""quand | quelle année | quel jour | quelle date | quel siècle |
             quelle époque | depuis quand""",
-            asks_number="combien",
+            asks_number="combien | quel âge | quelle taille | quelle hauteur",
             months="""janvier février mars avril mai juin juillet août septembre octobre novembre
             décembre""",
             days="lundi mardi mercredi jeudi vendredi samedi dimanche",
@@ -170,7 +176,7 @@ LANGUAGES: dict[str, Language] = {
     ),
     "es": Language(
         "es",
-        stopwords="""el la los las lo un una unos unas de del al y o pero es son era eran será
+        stopwords="""el la los las lo un una unos unas de del al a y o pero es son era eran será
         serán ha han había en sobre para por con sin que qué quien quién cuál cuáles cuando
         cuándo donde dónde cómo como se su sus le les no más este esta estos estas""",
         abbreviations="""sr sra srta dr dra etc art núm pág ene feb mar abr jun jul ago sept oct nov
@@ -187,7 +193,7 @@ LANGUAGES: dict[str, Language] = {
         focus=Focus(
             asks_time="""cuándo | qué año | qué día | qué fecha | qué siglo | qué época |
             desde cuándo""",
-            asks_number="cuántos | cuántas | cuánto | cuánta",
+            asks_number="cuántos | cuántas | cuánto | cuánta | qué edad | qué altura",
             months="""enero febrero marzo abril mayo junio julio agosto septiembre octubre
             noviembre diciembre""",
             days="lunes martes miércoles jueves viernes sábado domingo",
@@ -228,6 +234,28 @@ _SITE = r"(?:www\.)?[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,6}"
 BOILERPLATE = re.compile(rf"^\W*{_SITE}\W*$")
 #: A site's name alone at the end of a line, after a sentence (where it is cut off).
 BOILERPLATE_AFTER = re.compile(rf"\s+{_SITE}[^\S\n]*(?:\n|$)")
+
+
+def _function_words(lang: Language) -> frozenset[str]:
+    asking = f"{lang.focus.asks_time} {lang.focus.asks_number}" if lang.focus else ""
+    return frozenset(f"{lang.stopwords} {lang.question_words} {asking}".replace("|", " ").split())
+
+
+#: Each language's function words: its stopwords, question words and words asking for a
+#: time or a number.
+FUNCTION_WORDS = {code: _function_words(lang) for code, lang in LANGUAGES.items()}
+
+
+def function_word_language(text: str) -> str | None:
+    """The language whose function words the text holds the most of, when one holds more
+    than any other (else None): a short question's few function words ("When will …",
+    "Wohin reist …") tell its language where names mislead a statistical detector
+    ("When will Putin visit Kazakhstan?" reads as German to it)."""
+    found = words(text)
+    counts = {code: sum(w in fw for w in found) for code, fw in FUNCTION_WORDS.items()}
+    best = max(counts.values(), default=0)
+    leaders = [code for code, n in counts.items() if n == best]
+    return leaders[0] if best and len(leaders) == 1 else None
 
 
 def quotes_for(language: str | None) -> tuple[str, str]:

@@ -11,6 +11,11 @@ from __future__ import annotations
 
 # -- retrieval (docs/benchmarks.md, "What was tried / Retrieval", "The bilingual lexicon") --
 
+#: Characters of whole sentences one chunk gathers (besides its token limit), so that the
+#: passages a question reads first are short: the best-ranked two fit in about 1000
+#: characters. 600 chosen on xquad-dev's even half by hit@500/1000/2000c against 500, 700,
+#: 800, 1000 and none (docs/benchmarks.md, "Passages of at most 600 characters").
+CHUNK_CHARS = 600
 #: Reciprocal-rank fusion's k: small, so that the top ranks decide (k ∈ {5, 20, 60} measured;
 #: 5 best at 1000 and 2000 characters). Follow-up questions fuse their two rankings with it too.
 RRF_K = 5
@@ -37,9 +42,14 @@ RANK_BONUS = 0.05
 KEEP_RATIO = 0.5
 #: Two sentences whose vectors are this similar are one sentence (the second is not quoted).
 DUPLICATE_SIMILARITY = 0.9
-#: Confidence that a sentence is on the question's topic (what the abstention thresholds
-#: apply to): this share plain word overlap, the rest embedding ("Abstention signal").
-CONFIDENCE_LEXICAL_WEIGHT = 0.5
+#: Confidence that a sentence is on the question's topic (what the abstention threshold
+#: applies to): this share the question's words it holds (``overlap.coverage``), the rest
+#: embedding (0.3 / 0.4 / 0.5 measured on xquad-dev's even half; docs/benchmarks.md,
+#: "Abstention by the question's words").
+CONFIDENCE_LEXICAL_WEIGHT = 0.3
+#: The abstention threshold on that confidence, for a question in the passages' language
+#: and in another one alike (chosen on xquad-dev's even half, the same section).
+ABSTAIN_THRESHOLD = 0.655
 #: Characters of a document either side of the candidate sentences read to find who speaks.
 CONTEXT_CHARS = 3000
 

@@ -246,20 +246,41 @@ def test_chunks_are_whole_sentences_unless_a_sentence_is_too_long(
         assert c.end in ends
 
 
+@PROPERTY
+@given(texts(), max_tokens_st, st.integers(0, 40), st.integers(1, 80))
+def test_a_chunk_over_target_chars_is_one_sentence(
+    text: str, max_tokens: int, overlap: int, target: int
+) -> None:
+    # Sentences are gathered up to ``target_chars``; one longer sentence stays whole (cut
+    # only by tokens or ``max_chars``), and the chunks still cover the text in order.
+    sentences = split_sentences(text)
+    chunks = chunk_article(article(text), simple_tokens, max_tokens, overlap, target_chars=target)
+    for c in chunks:
+        if len(c.text) > target:
+            assert sum(c.start <= s.start < c.end for s in sentences) <= 1, c.text
+    for a, b in pairwise(chunks):
+        assert a.start < b.start and a.end < b.end
+    assert uncovered(text, chunks) == []
+
+
 @pytest.mark.parametrize(
-    ("text", "max_tokens", "overlap"),
+    ("text", "max_tokens", "overlap", "target"),
     [
         # once gave "Er kam. Sie ging.", then "Sie ging." again
-        ("Er kam. Sie ging.", 6, 3),
+        ("Er kam. Sie ging.", 6, 3, None),
         # once gave ..., "Sie ging. Wir blieben.", then "Wir blieben." again
-        ("Er kam. Sie ging. Wir blieben.", 6, 3),
-        ("Ja. Ja. Nein nein nein nein.", 5, 4),
+        ("Er kam. Sie ging. Wir blieben.", 6, 3, None),
+        ("Ja. Ja. Nein nein nein nein.", 5, 4, None),
         # the default settings' shape: short sentences, then one of 240 tokens
-        (" ".join(["Er kam heute."] * 30) + " " + "wort " * 239 + ".", 254, 64),
+        (" ".join(["Er kam heute."] * 30) + " " + "wort " * 239 + ".", 254, 64, None),
+        # the overlap fitted the tokens but not the characters: "Xxxx yyyy zzzz." came twice
+        ("Abc def. Xxxx yyyy zzzz. Qqqq wwww eeee. Rrr sss.", 50, 10, 25),
     ],
 )
-def test_no_chunk_lies_inside_its_predecessor(text: str, max_tokens: int, overlap: int) -> None:
-    chunks = chunk_article(article(text), simple_tokens, max_tokens, overlap)
+def test_no_chunk_lies_inside_its_predecessor(
+    text: str, max_tokens: int, overlap: int, target: int | None
+) -> None:
+    chunks = chunk_article(article(text), simple_tokens, max_tokens, overlap, target_chars=target)
     assert all(a.end < b.end for a, b in pairwise(chunks))
 
 

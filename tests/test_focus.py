@@ -19,6 +19,8 @@ from assistant.focus import Wanted, holds, wanted
         ("Wie viele Studenten aus Kasachstan studieren in Russland?", Wanted.NUMBER),
         ("Combien coûtera la centrale nucléaire ?", Wanted.NUMBER),
         ("¿Cuántos habitantes tiene Tatarstán?", Wanted.NUMBER),
+        ("Quel âge a Tokaïev ?", Wanted.NUMBER),  # each language asks "how old", "how high"
+        ("Wie hoch ist das Bruttoinlandsprodukt Tatarstans?", Wanted.NUMBER),
         ("What do experts expect from the visit?", None),
         ("Whence the name?", None),
     ],
@@ -39,6 +41,10 @@ def test_what_a_question_asks_for(question: str, kind: Wanted | None) -> None:
         ("ABC schloss in den 1970er-Jahren den Übergang ab.", True, False),
         ("Die Türkei versuchte, „Soft Power“ einzusetzen.", False, False),
         ("Zweitens hält er es für wichtig, in Russland zu studieren.", False, False),  # ordinal
+        # another language's number word inside a German word is no number ("mil", "ten")
+        ("Im militärisch-technischen Bereich folgen Abkommen.", False, False),
+        ("Die Tendenz ist klar.", False, False),
+        ("Hundreds of people came.", False, True),  # a plural of an English number word
     ],
 )
 def test_a_sentence_holds_a_time_or_a_number(text: str, time: bool, number: bool) -> None:

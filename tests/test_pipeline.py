@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from assistant.chunking import split_sentences
 from assistant.errors import IndexLockedError, ModelMismatchError, NotFoundError
 from assistant.lexical import WORDS
 from assistant.store import Store
@@ -117,6 +118,18 @@ def test_retrieval_is_a_langchain_retriever(ingested):
     meta = documents[0].metadata
     assert meta["source"].endswith("tokayev-visit.de.txt")
     assert meta["end"] - meta["start"] == len(documents[0].page_content)
+
+
+def test_ingested_chunks_gather_sentences_up_to_the_character_target(ingested):
+    # ASSISTANT_CHUNK_CHARS reaches the chunker: a chunk longer than the target is one
+    # sentence, and the article is still covered (docs/benchmarks.md, 600 characters)
+    store = ingested.store
+    target = ingested.settings.chunk_chars
+    chunks = [c for c, _ in store.chunks(sorted(store.dense_ids()))]
+    text = store.document_text(chunks[0].doc_id)
+    assert len(chunks) > len(text) // target
+    for chunk in chunks:
+        assert len(chunk.text) <= target or len(split_sentences(chunk.text)) == 1, chunk.text
 
 
 def test_a_second_owner_of_the_index_is_refused(assistant, tmp_path: Path):
