@@ -7,9 +7,12 @@ the manifest (``assistant.server_cache``) must catch up.
 
 from __future__ import annotations
 
+import itertools
 import time
 import uuid
-from collections.abc import Callable, Collection, Sequence
+from collections import deque
+from collections.abc import Callable, Collection, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -23,6 +26,9 @@ if TYPE_CHECKING:
 
 #: Entries read per request when the whole collection is read.
 PAGE = 5000
+#: Pages read at once while the reader works on earlier ones (the server answers each on
+#: its own thread: 100k chunks read in 10 s with two, 12 s with one, on 2 busy cores).
+READERS = 2
 
 
 class ChromaServer:
@@ -117,6 +123,31 @@ class ChromaServer:
                 progress(len(out), max(total, len(out)))
             if len(got["ids"]) < PAGE:
                 return out, text
+
+    def pages(self, *, texts: bool = False) -> Iterator[tuple[list[Record], list[str]]]:
+        """The whole collection page by page: (records, their texts when ``texts``), read
+        ahead on ``READERS`` threads while the caller works on the pages before (the HTTP
+        wait and SQLite both release the GIL)."""
+        include = ["metadatas", "documents"] if texts else ["metadatas"]
+
+        def page(offset: int) -> tuple[list[Record], list[str]]:
+            got = self.collection.get(include=include, limit=PAGE, offset=offset)
+            records = list(zip(got["ids"], got["metadatas"], strict=True))
+            return records, list(got["documents"]) if texts else []
+
+        with ThreadPoolExecutor(READERS, thread_name_prefix="chroma-read") as pool:
+            offsets = itertools.count(0, PAGE)
+            ahead = deque(pool.submit(page, next(offsets)) for _ in range(READERS + 1))
+            try:
+                while True:
+                    records, text = ahead.popleft().result()
+                    yield records, text
+                    if len(records) < PAGE:
+                        return
+                    ahead.append(pool.submit(page, next(offsets)))
+            finally:
+                for future in ahead:
+                    future.cancel()
 
     def ids_written(self, since: float) -> set[str]:
         """Ids of the chunks written at or after ``since`` (seconds since the epoch, the

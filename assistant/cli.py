@@ -91,6 +91,11 @@ def _parser() -> argparse.ArgumentParser:
         metavar="PATH_OR_URL",
         help="a file (.txt .md .html .pdf .docx), a folder, or an http(s) URL",
     )
+    ingest.add_argument(
+        "--force",
+        action="store_true",
+        help="cut and embed unchanged files again (after changing ASSISTANT_CHUNK_* settings)",
+    )
     ingest.set_defaults(func=_ingest)
     _add_command(sub, "list", "list indexed documents", parents=[common]).set_defaults(func=_list)
     remove = _add_command(sub, "remove", "remove a document", parents=[common])
@@ -265,7 +270,9 @@ def _ingest(args: argparse.Namespace) -> int:
         _progress_bar("read", "file", named=True) as files,
         _progress_bar("embed", "text") as texts,
     ):
-        report = assistant.ingest(local, files, texts) if local else IngestReport()
+        report = (
+            assistant.ingest(local, files, texts, force=args.force) if local else IngestReport()
+        )
         for url in urls:
             report.merge(assistant.add_url(url))
     for failure in report.failed:

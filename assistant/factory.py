@@ -50,10 +50,11 @@ class Assistant:
         progress: Progress | None = None,
         embedded: Progress | None = None,
         lock: AbstractContextManager[object] | None = None,
+        force: bool = False,
     ) -> IngestReport:
         """Index files and folders (see ``Ingestor.ingest``: files read, texts embedded;
-        ``lock`` guards the store only)."""
-        return self.ingestor.ingest(paths, progress, embedded, lock)
+        ``lock`` guards the store only; ``force`` cuts and embeds unchanged files again)."""
+        return self.ingestor.ingest(paths, progress, embedded, lock, force)
 
     def fetch(self, url: str) -> Article:
         """A web page as an Article, fetched in a worker within the configured limits (no

@@ -101,12 +101,15 @@ class Ingestor:
         progress: Progress | None = None,
         embedded: Progress | None = None,
         lock: AbstractContextManager[object] | None = None,
+        force: bool = False,
     ) -> IngestReport:
         """Index files and folders; sync away documents whose files left an ingested folder.
 
         ``progress`` counts files read, ``embedded`` texts embedded (of those read so far):
         the embedding is most of the wait, and it ends only when everything is written.
         ``lock`` is held only while the store is read or written, never while a file loads.
+        ``force`` cuts and embeds unchanged files again (after a change of the chunk settings:
+        an index keeps the chunks it was built with).
         """
         paths = list(paths)
         lock = lock or nullcontext()
@@ -114,7 +117,7 @@ class Ingestor:
         report = IngestReport(failed=[Failure(e.path, e.reason) for e in errors])
         self._embedded, self._texts = embedded, (0, 0)
         for done, path in enumerate(files, 1):
-            self._ingest_file(path, report, lock)
+            self._ingest_file(path, report, lock, force)
             if progress:
                 progress(done, len(files), path.name)
         with lock:
@@ -136,7 +139,7 @@ class Ingestor:
         return run_limited(job, str(path), self.budget) if self.budget else job()
 
     def _ingest_file(
-        self, path: Path, report: IngestReport, lock: AbstractContextManager[object]
+        self, path: Path, report: IngestReport, lock: AbstractContextManager[object], force: bool
     ) -> None:
         try:
             article = self.load(path)
@@ -152,7 +155,7 @@ class Ingestor:
             return
         with lock:
             current = self.store.is_current(article)
-        if current:
+        if current and not force:
             report.unchanged.append(article.source)
             return
         chunks = self._chunk(article)  # pure, and slow for a huge text: outside the lock

@@ -69,6 +69,13 @@ class LexicalIndex:
             f"    INSERT INTO {t}(rowid, text) VALUES (new.rowid, new.text);\nEND"
         )
 
+    def insert_rows(self) -> str:
+        """Index the chunks of rowids above one bound (?) up to another (?)."""
+        return (
+            f"INSERT INTO {self.table}(rowid, text)"
+            " SELECT rowid, text FROM chunks WHERE rowid > ? AND rowid <= ? ORDER BY rowid"
+        )
+
     def rebuild(self) -> str:
         """Rebuild the index from the chunks."""
         return f"INSERT INTO {self.table}({self.table}) VALUES ('rebuild')"

@@ -30,6 +30,16 @@ DOCUMENT_FIELDS = tuple(f.name for f in fields(DocumentInfo))
 #: Sentence spans (document offsets) of one article and their unit vectors, row by row.
 SentenceVectors = tuple[Sequence[tuple[int, int]], "np.ndarray"]
 STAGING = "sentence_vectors_reindex"
+#: told(done, total) as a long step goes
+Told = Callable[[int, int], None]
+#: The lexical indexes' buffer of pending terms while many rows are indexed at once: FTS5
+#: writes a segment whenever the buffer fills and merges segments as they pile up; at 64 MiB
+#: (SQLite's default: 1 MiB) building the indexes of 100k chunks costs 9.3 CPU-s instead of
+#: 16.2 (the same index content, so the same rankings; docs/benchmarks.md). Restored after.
+BULK_HASHSIZE = 64 * 1024 * 1024
+DEFAULT_HASHSIZE = 1024 * 1024
+#: Pages per step when another manifest file is copied (64 MiB of 4 KiB pages).
+COPY_PAGES = 16384
 
 TABLES = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -78,7 +88,8 @@ class Manifest:
     def __init__(self, path: Path | str) -> None:
         self.lock = threading.RLock()
         self.db = sqlite3.connect(path, check_same_thread=False, timeout=30)
-        if path != ":memory:":
+        self.in_file = path != ":memory:"
+        if self.in_file:
             self.db.execute("PRAGMA journal_mode = WAL")
         self.db.execute("PRAGMA foreign_keys = ON")
         self._create()
@@ -93,10 +104,40 @@ class Manifest:
         if "chunks" in present and new:
             self.rebuild_lexical(new)
 
+    def copy_from(self, path: Path, progress: Told | None = None) -> None:
+        """Replace this file's content by a consistent snapshot of another manifest file,
+        read only while its owner may go on writing (a write there restarts the copy).
+        ``progress``: pages copied."""
+
+        def told(status: int, remaining: int, total: int) -> None:
+            if progress:
+                progress(total - remaining, total)
+
+        with self.lock:
+            source = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+            try:
+                source.backup(self.db, pages=COPY_PAGES, progress=told)
+            finally:
+                source.close()
+            self._create()  # a file of an older version gains what this one adds
+
     def close(self) -> None:
         """Close the connection."""
         with self.lock:
             self.db.close()
+
+    @contextmanager
+    def unshared(self) -> Iterator[None]:
+        """While no other process reads the file (a cache filled from empty): a rollback
+        journal instead of the WAL, so a big transaction writes its pages once, not to the
+        WAL and then again into the file (100k chunks: 0.8-1.5 CPU-s less of 9-10)."""
+        if self.in_file:
+            self.db.execute("PRAGMA journal_mode = DELETE")  # stays WAL while others read
+        try:
+            yield
+        finally:
+            if self.in_file:
+                self.db.execute("PRAGMA journal_mode = WAL")
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -250,21 +291,58 @@ class Manifest:
             [(c.chunk_id, c.doc_id, c.start, c.end, c.page, c.text) for c in chunks],
         )
 
+    def insert_chunks(self, chunks: Sequence[Chunk]) -> None:
+        """Insert chunks whose documents' entries come later in the caller's transaction
+        (the reference is checked at its commit)."""
+        self.db.execute("PRAGMA defer_foreign_keys = ON")  # back off at the commit
+        self.db.executemany(
+            'INSERT INTO chunks (chunk_id, doc_id, start, "end", page, text)'
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            [(c.chunk_id, c.doc_id, c.start, c.end, c.page, c.text) for c in chunks],
+        )
+
+    def insert_documents(self, docs: Iterable[DocumentInfo]) -> None:
+        """Insert documents' entries (in the caller's transaction)."""
+        marks = ",".join("?" * len(DOCUMENT_FIELDS))
+        self.db.executemany(f"INSERT INTO documents VALUES ({marks})", map(astuple, docs))
+
+    def delete_chunks(self, chunk_ids: Iterable[str]) -> None:
+        """Delete chunks by id (in the caller's transaction)."""
+        self.db.executemany("DELETE FROM chunks WHERE chunk_id = ?", ((i,) for i in chunk_ids))
+
     @contextmanager
-    def bulk(self, progress: Callable[[int, int], None] | None = None) -> Iterator[None]:
-        """Inserts (in the caller's transaction) that the lexical indexes take in at the end,
-        by a rebuild: 3.6x faster than row by row when many chunks arrive at once (6,700
-        chunks: 2.5 s against 9.2 s; docs/benchmarks.md). ``progress``: indexes rebuilt."""
+    def bulk(self, progress: Told | None = None) -> Iterator[Callable[[Told | None], int]]:
+        """Inserts (in the caller's transaction) that the lexical indexes take in many rows
+        at a time, not row by row through the triggers (3.6x faster: 6,700 chunks 2.5 s
+        against 9.2 s; docs/benchmarks.md). Yields a function that indexes the rows inserted
+        since its last call (a caller that streams calls it after each page; returns how many
+        rows); the rest are indexed at the end. Rows inserted here must not be deleted before
+        they are indexed. ``progress``: indexes done at the end."""
         for index in LEXICAL:
             self.db.execute(f"DROP TRIGGER IF EXISTS {index.table}_ai")
-        yield
-        for n, index in enumerate(LEXICAL):
+        hashsize(self.db, BULK_HASHSIZE)
+        mark = self._last_rowid()
+
+        def index_new(progress: Told | None) -> int:
+            nonlocal mark
+            last = self._last_rowid()
+            for n, index in enumerate(LEXICAL):
+                if progress:
+                    progress(n, len(LEXICAL))
+                self.db.execute(index.insert_rows(), (mark, last))
             if progress:
-                progress(n, len(LEXICAL))
-            self.db.execute(index.rebuild())
+                progress(len(LEXICAL), len(LEXICAL))
+            added, mark = last - mark, last
+            return added
+
+        yield index_new
+        index_new(progress)
+        hashsize(self.db, None)
+        for index in LEXICAL:
             self.db.execute(index.insert_trigger())
-        if progress:
-            progress(len(LEXICAL), len(LEXICAL))
+
+    def _last_rowid(self) -> int:
+        return int(self.db.execute("SELECT coalesce(max(rowid), 0) FROM chunks").fetchone()[0])
 
     def delete_document(self, doc_id: str) -> None:
         """Delete a document with its chunks and sentence vectors (in the caller's transaction)."""
@@ -316,8 +394,10 @@ class Manifest:
     def rebuild_lexical(self, indexes: Sequence[LexicalIndex] = LEXICAL) -> None:
         """Rebuild lexical indexes from the chunks."""
         with self.transaction():
+            hashsize(self.db, BULK_HASHSIZE, indexes)
             for index in indexes:
                 self.db.execute(index.rebuild())
+            hashsize(self.db, None, indexes)
 
     def lexical_problems(self) -> list[tuple[LexicalIndex, str]]:
         """Each lexical index that disagrees with the chunks, with SQLite's reason."""
@@ -421,6 +501,15 @@ class Manifest:
             self.db.execute(f"INSERT INTO sentence_vectors SELECT * FROM {STAGING}")
             self.db.execute(f"DROP TABLE {STAGING}")
             self.put_meta({"embedding_model": model, "collection": collection})
+
+
+def hashsize(
+    db: sqlite3.Connection, size: int | None, indexes: Sequence[LexicalIndex] = LEXICAL
+) -> None:
+    """Set the lexical indexes' buffer of pending terms (None: SQLite's default, 1 MiB)."""
+    for index in indexes:
+        t, value = index.table, DEFAULT_HASHSIZE if size is None else size
+        db.execute(f"INSERT INTO {t}({t}, rank) VALUES ('hashsize', ?)", (value,))
 
 
 def _words(term: str) -> list[str]:

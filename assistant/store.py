@@ -135,11 +135,12 @@ class Store:
     def _server_sides(self, url: str, cache_dir: Path | None) -> None:
         """The server, and a cache file of its manifest (in memory without a cache_dir)."""
         server = ChromaServer(url, self.model_id)
-        path: Path | str = ":memory:"
+        path: Path | None = None
         if cache_dir is not None:
             path, self._lock_fd = claim_cache_file(cache_dir / "server", url)
-        self.manifest = Manifest(path)
-        self.dense_index, self.cache = server, ServerCache(self.manifest, server, self.progress)
+        self.manifest = Manifest(path or ":memory:")
+        self.dense_index = server
+        self.cache = ServerCache(self.manifest, server, self.progress, path=path)
 
     @property
     def where(self) -> str:

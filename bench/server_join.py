@@ -13,9 +13,13 @@ dense and one lexical query:
 
 - cold: a process with no cache: it reads every chunk's metadata and text and builds its
   lexical indexes (what every process did on every start before the cache was kept);
+- beside: another process on this machine holds its cache (it joined before, it is still
+  running), and this process has none: it copies the other's file and catches up from there;
 - again: the same cache, nothing written since (the common case: a restart);
 - changed: after another writer replaced ``--change`` of the documents and removed as many:
-  the cache fetches the changed documents' chunks only.
+  the cache fetches the changed documents' chunks only;
+- together: two processes start at once on a machine with no cache: one fills a cache, the
+  other waits for it (showing its counts), then copies its file.
 
 The machine may be shared: compare the rows of one run, not runs of different days.
 """
@@ -132,16 +136,44 @@ def change(server: ChromaServer, docs: list, share: float) -> int:
     return written
 
 
-def join(url: str, cache: Path) -> dict:
-    """In a fresh process: open the store, answer one dense and one lexical query."""
-    done = subprocess.run(
-        [sys.executable, __file__, "--join", url, "--cache", str(cache)],
-        capture_output=True, text=True, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+def join(url: str, cache: Path, processes: int = 1) -> dict:
+    """In fresh processes started at once: open the store, answer one dense and one lexical
+    query. The first process's result; the others' under "others"."""
+    command = [sys.executable, __file__, "--join", url, "--cache", str(cache)]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    pipe = subprocess.PIPE
+    started = [
+        subprocess.Popen(command, stdout=pipe, stderr=pipe, text=True, env=env)
+        for _ in range(processes)
+    ]
+    results = []
+    for process in started:
+        out, err = process.communicate()
+        if process.returncode:
+            sys.exit(err)
+        sys.stderr.write(err[-2000:])
+        results.append(json.loads(out.strip().splitlines()[-1]))
+    return results[0] | {"others": results[1:]}
+
+
+def hold(url: str, cache: Path) -> subprocess.Popen:
+    """Another process that opens the store and keeps its cache file until told to stop."""
+    process = subprocess.Popen(
+        [sys.executable, __file__, "--hold", url, "--cache", str(cache)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
     )  # fmt: skip
-    if done.returncode:
-        sys.exit(done.stderr)
-    sys.stderr.write(done.stderr[-2000:])
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    assert process.stdout is not None and process.stdout.readline().strip() == "open"
+    return process
+
+
+def holding(url: str, cache: Path) -> None:
+    """The holding process: open, say so, wait for stdin to close."""
+    from assistant.store import Store
+
+    with Store(cache / "unused", MODEL, chroma_url=url, cache_dir=cache).open():
+        print("open", flush=True)
+        sys.stdin.read()
 
 
 def joined(url: str, cache: Path) -> None:
@@ -167,6 +199,7 @@ def joined(url: str, cache: Path) -> None:
     ready = time.perf_counter() - started
     assert hits[0] and hits[1], "the joined store found nothing"
     result = {"ready_s": ready, "open_s": opened, "phases": phases, "chunks": store.chunk_count()}
+    result["cpu_s"] = time.process_time()
     store.close()
     print(json.dumps(result))
 
@@ -205,6 +238,11 @@ def measure(size: int, share: float) -> dict:
                 time.sleep(1)
             cache = Path(tmp) / "cache"
             row = {"chunks": server.count(), "cold": join(url, cache)}
+            other = hold(url, cache)  # takes the cold join's file
+            try:
+                row["beside"] = join(url, cache)
+            finally:
+                other.communicate("")
             row["again"] = join(url, cache)
             row["changed_chunks"] = change(server, docs, share)
             row["changed"] = join(url, cache)
@@ -213,6 +251,7 @@ def measure(size: int, share: float) -> dict:
                     f"the joined cache holds {row['changed']['chunks']} chunks, "
                     f"the server {server.count()}"
                 )
+            row["together"] = join(url, Path(tmp) / "fresh", processes=2)
             server.close()
             return row
         finally:
@@ -226,24 +265,52 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="*", default=[10_000, 100_000])
     parser.add_argument("--change", type=float, default=0.01, help="share of documents changed")
     parser.add_argument("--join", help=argparse.SUPPRESS)
+    parser.add_argument("--hold", help=argparse.SUPPRESS)
     parser.add_argument("--cache", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.join:
         return joined(args.join, args.cache)
+    if args.hold:
+        return holding(args.hold, args.cache)
     if not CHROMA.exists():
         sys.exit(f"the chroma command is not installed beside {sys.executable}")
     rows = []
     for size in args.sizes:
         rows.append(measure(size, args.change))
         print(json.dumps(rows[-1]), flush=True)
-    print("| chunks | cold join s (ms/chunk) | again s | after a change s (chunks changed) |")
-    print("|---|---|---|---|")
+    print(
+        "| chunks | cold: ready s (ms/chunk) | beside another: ready s | again s "
+        "| after a change s (chunks changed) | two at once, no cache: ready s |"
+    )
+    print("|---|---|---|---|---|---|")
     for r in rows:
         per = 1000 * r["cold"]["ready_s"] / r["chunks"]
         print(
             f"| {r['chunks']:,} | {r['cold']['ready_s']:.2f} ({per:.3f}) | "
-            f"{r['again']['ready_s']:.2f} | {r['changed']['ready_s']:.2f} ({r['changed_chunks']}) |"
+            f"{r['beside']['ready_s']:.2f} | {r['again']['ready_s']:.2f} | "
+            f"{r['changed']['ready_s']:.2f} ({r['changed_chunks']}) | "
+            f"{' and '.join(format(j['ready_s'], '.2f') for j in together(r))} |"
         )
+    for r in rows:
+        for join_ in ("cold", "beside", "again", "changed"):
+            print(f"{r['chunks']:,} {join_}: {phases(r[join_])}")
+        for n, result in enumerate(together(r), 1):
+            print(f"{r['chunks']:,} together, process {n}: {phases(result)}")
+
+
+def together(row: dict) -> list[dict]:
+    """The results of the processes that joined at once."""
+    return [row["together"], *row["together"]["others"]]
+
+
+def phases(result: dict) -> str:
+    """Each phase's seconds (from its first progress report to the next phase's, the last
+    to the store being open), and the CPU seconds of the whole join."""
+    starts = sorted(result["phases"].items(), key=lambda item: item[1])
+    ends = [t for _, t in starts[1:]] + [result["open_s"]] * bool(starts)
+    parts = [f"{what} {end - start:.2f} s" for (what, start), end in zip(starts, ends, strict=True)]
+    first = starts[0][1] if starts else result["open_s"]
+    return "; ".join([f"before {first:.2f} s", *parts, f"CPU {result['cpu_s']:.2f} s"])
 
 
 if __name__ == "__main__":

@@ -216,3 +216,167 @@ def test_a_process_joining_again_fetches_only_what_changed(
         assert fetched(joined) == b_chunks
         assert titles(joined) == {"b, retitled"}
     writer.close()
+
+
+def test_a_cold_join_reads_in_pages_and_keeps_each_documents_latest_complete_version(
+    chroma_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    # A writer died half-way through a new version of "a": the server holds the old version
+    # complete and a few chunks of the new one. A process with no cache reads the collection
+    # in pages of 3 (several read ahead) and indexes every 4 chunks while it reads on; the
+    # new version's chunks, indexed by then, must leave the lexical indexes again.
+    from test_consistency import HashEncoder, article, index
+
+    from assistant import chroma_server as server_module
+    from assistant.chunking import chunk_article
+    from assistant.types import DocumentInfo
+
+    monkeypatch.setattr(server_module, "PAGE", 3)
+    monkeypatch.setattr(server_cache, "INDEX_EVERY", 4)
+    encoder = HashEncoder()
+    writer = Store(tmp_path / "w", "hash", chroma_url=chroma_server).open()
+    for n in range(4):
+        index(writer, encoder, article(f"filler{n}", 30, f"filler{n}"))
+    index(writer, encoder, article("a", 40, "alpha"))
+    old = writer.resolve("/docs/a")
+    new = article("a", 40, "omegaomega")  # every offset moves: no chunk id in common
+    chunks = chunk_article(new, encoder.token_spans, encoder.max_tokens, 3)
+    entry = DocumentInfo(
+        new.doc_id, new.source, new.title, None, None, None, new.language,
+        new.content_hash, len(chunks), "2999-01-01T00:00:00+00:00",
+    )  # fmt: skip
+    half = chunks[: len(chunks) // 2]
+    writer.dense_index.upsert(
+        [(c, entry) for c in half], encoder.encode_documents(["x"] * len(half))
+    )
+    on_server = writer.dense_index.count()
+    assert on_server > 3 * 3  # more pages than are read ahead
+
+    journals: set[str] = set()  # the file's journal while it is filled, and after
+
+    def progress(done: int, total: int, what: str) -> None:
+        journals.add(joined.manifest.db.execute("PRAGMA journal_mode").fetchone()[0])
+
+    joined = Store(
+        tmp_path / "j", "hash", chroma_url=chroma_server, cache_dir=tmp_path, progress=progress
+    )
+    joined.open()
+    try:
+        assert journals == {"delete"}
+        assert joined.manifest.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert joined.cache is not None
+        assert joined.cache.fetched == on_server
+        assert joined.cache.stale == {c.chunk_id for c in half}
+        assert joined.resolve("/docs/a") == old
+        assert joined.chunk_count() == writer.chunk_count() == on_server - len(half)
+        assert joined.lexical('"omegaomega"', 5, WORDS) == []
+        assert joined.passages(joined.lexical('"alpha"', 5, WORDS))[0].title == "a"
+        assert joined.manifest.lexical_problems() == []
+        assert joined.manifest.miscounted() == []
+        assert set(joined.manifest.chunk_ids()) == set(writer.manifest.chunk_ids())
+    finally:
+        joined.close()
+        writer.close()
+
+
+def test_a_process_starts_from_the_newest_cache_another_process_keeps(
+    chroma_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    # Processes on one machine share the cache directory: one that joins copies the cache
+    # file of another that caught up later than its own file did, and catches up from there.
+    from test_consistency import HashEncoder, article, index
+
+    monkeypatch.setattr(server_cache, "CLOCK_MARGIN_S", 0.0)
+    encoder = HashEncoder()
+    writer = Store(tmp_path / "w", "hash", chroma_url=chroma_server).open()  # cache in memory
+    index(writer, encoder, article("a", 40, "alpha"))
+
+    def join() -> Store:
+        return Store(tmp_path / "j", "hash", chroma_url=chroma_server, cache_dir=tmp_path).open()
+
+    def fetched(store: Store) -> int:
+        assert store.cache is not None
+        return store.cache.fetched
+
+    first = join()  # cold: everything (its file is taken while it runs)
+    try:
+        assert fetched(first) == writer.chunk_count() > 1
+        with join() as second:  # another file, a copy of the first's: nothing to fetch
+            assert fetched(second) == 0
+            assert second.passages(second.lexical('"alpha"', 5, WORDS))[0].title == "a"
+            assert second.disagreements() == []
+        index(writer, encoder, article("b", 20, "beta"))
+        assert {d.title for d in first.documents()} == {"a", "b"}  # the first caught up
+        with join() as third:  # the second's file is older than the first's: the first's
+            assert fetched(third) == 0
+            assert third.passages(third.lexical('"beta"', 5, WORDS))[0].title == "b"
+            assert third.disagreements() == []
+    finally:
+        first.close()
+    index(writer, encoder, article("c", 20, "gamma"))
+    with join() as fourth:  # the newest file is free now: it catches up from there
+        assert fetched(fourth) == writer.resolve("/docs/c").chunks
+        assert {d.title for d in fourth.documents()} == {"a", "b", "c"}
+        assert fourth.disagreements() == []
+    writer.close()
+
+
+def test_a_process_with_no_cache_waits_for_another_that_fills_one_then_copies_it(
+    chroma_server: str, tmp_path: Path
+):
+    # Another process of this machine fills a cache of the server (it holds the build lock
+    # and writes its progress there): a process that joins with no cache shows that progress
+    # instead of reading the server too, then copies the file the other made.
+    import fcntl
+    import shutil
+
+    from test_consistency import HashEncoder, article, index
+
+    from assistant.types import content_id
+
+    encoder = HashEncoder()
+    writer = Store(tmp_path / "w", "hash", chroma_url=chroma_server).open()
+    index(writer, encoder, article("a", 40, "alpha"))
+    folder = tmp_path / "shared" / "server"
+    folder.mkdir(parents=True)
+    lock = os.open(folder / f"{content_id(chroma_server)}.build", os.O_RDWR | os.O_CREAT)
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    os.pwrite(lock, b"3 10\n", 0)
+    seen: list[tuple[int, int, str]] = []
+    joined: list[Store] = []
+
+    def join() -> None:
+        store = Store(
+            tmp_path / "j", "hash", chroma_url=chroma_server, cache_dir=folder.parent,
+            progress=lambda done, total, what: seen.append((done, total, what)),
+        )  # fmt: skip
+        joined.append(store.open())
+
+    waiting = threading.Thread(target=join)
+    waiting.start()
+    for _ in range(600):
+        if seen:
+            break
+        time.sleep(0.05)
+    assert seen and seen[0][:2] == (3, 10) and seen[0][2].startswith("wait")
+    assert waiting.is_alive() and not joined
+    # the other process's file, made elsewhere and put where it would have made it
+    other = tmp_path / "o" / "server"
+    with Store(tmp_path / "o", "hash", chroma_url=chroma_server, cache_dir=tmp_path / "o") as o:
+        o.open()
+    [made] = other.glob("*.sqlite")
+    assert (other / f"{content_id(chroma_server)}.build").read_text().split() == [
+        str(writer.chunk_count())
+    ] * 2
+    shutil.copy(made, folder / made.name.replace("-0.", "-7."))
+    os.close(lock)
+    waiting.join(timeout=60)
+    [store] = joined
+    try:
+        assert store.cache is not None and store.cache.fetched == 0
+        assert "copy another process's cache" in {what for _, _, what in seen}
+        assert store.passages(store.lexical('"alpha"', 5, WORDS))[0].title == "a"
+        assert store.disagreements() == []
+    finally:
+        store.close()
+        writer.close()

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
+from conftest import opened
 
 from assistant.chunking import split_sentences
 from assistant.errors import IndexLockedError, ModelMismatchError, NotFoundError
@@ -130,6 +132,25 @@ def test_ingested_chunks_gather_sentences_up_to_the_character_target(ingested):
     assert len(chunks) > len(text) // target
     for chunk in chunks:
         assert len(chunk.text) <= target or len(split_sentences(chunk.text)) == 1, chunk.text
+
+
+def test_changed_chunk_settings_recut_a_file_only_when_forced(
+    tmp_path: Path, corpus_index, embedder
+):
+    # an index keeps the chunks it was cut with: an unchanged file costs nothing, and
+    # `assistant ingest --force` cuts it again with the settings of now (here 300 characters)
+    directory = tmp_path / "index"
+    shutil.copytree(corpus_index, directory)
+    with opened(directory, embedder, chunk_chars=300) as assistant:
+        before = sorted(assistant.store.dense_ids())
+        again = assistant.ingest([CORPUS])
+        assert (len(again.unchanged), len(again.updated)) == (1, 0)
+        assert sorted(assistant.store.dense_ids()) == before
+        forced = assistant.ingest([CORPUS], force=True)
+        assert (len(forced.unchanged), len(forced.updated)) == (0, 1)
+        chunks = [c for c, _ in assistant.store.chunks(sorted(assistant.store.dense_ids()))]
+    assert len(chunks) > len(before)
+    assert all(len(c.text) <= 300 or len(split_sentences(c.text)) == 1 for c in chunks)
 
 
 def test_a_second_owner_of_the_index_is_refused(assistant, tmp_path: Path):
