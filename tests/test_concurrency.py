@@ -179,11 +179,7 @@ def test_a_process_joining_again_fetches_only_what_changed(
     index(writer, encoder, article("a", 40, "alpha"))
 
     def join() -> Store:
-        return Store(tmp_path / "j", "hash", chroma_url=chroma_server, cache_dir=tmp_path).open()
-
-    def fetched(store: Store) -> int:
-        assert store.cache is not None
-        return store.cache.fetched
+        return _joined(tmp_path, chroma_server)
 
     def titles(store: Store) -> set[str]:
         return {d.title for d in store.documents()} - {f"filler{n}" for n in range(filler)}
@@ -292,11 +288,7 @@ def test_a_process_starts_from_the_newest_cache_another_process_keeps(
     index(writer, encoder, article("a", 40, "alpha"))
 
     def join() -> Store:
-        return Store(tmp_path / "j", "hash", chroma_url=chroma_server, cache_dir=tmp_path).open()
-
-    def fetched(store: Store) -> int:
-        assert store.cache is not None
-        return store.cache.fetched
+        return _joined(tmp_path, chroma_server)
 
     first = join()  # cold: everything (its file is taken while it runs)
     try:
@@ -380,3 +372,14 @@ def test_a_process_with_no_cache_waits_for_another_that_fills_one_then_copies_it
     finally:
         store.close()
         writer.close()
+
+
+def _joined(tmp_path: Path, chroma_server: str) -> Store:
+    """A store that joins the server with its cache file in ``tmp_path`` (opened)."""
+    return Store(tmp_path / "j", "hash", chroma_url=chroma_server, cache_dir=tmp_path).open()
+
+
+def fetched(store: Store) -> int:
+    """Chunks the store's cache fetched from the server when it opened."""
+    assert store.cache is not None
+    return store.cache.fetched
