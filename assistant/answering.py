@@ -159,6 +159,24 @@ def balanced(text: str) -> str:
     return " ".join(kept.split())
 
 
+def quoted(sentence: Sentence) -> tuple[str, int, int]:
+    """The sentence's span without the quotation marks at its ends that pair with nothing in
+    it (a sentence that opens or closes a quotation of several sentences), so the quote a
+    citation shows is balanced and still the document's text: (text, start, end)."""
+    text = sentence.text
+    paired = {i for q in quotations(text) for i in (q.start, q.end - 1)}
+    lo, hi = 0, len(text)
+    while lo < hi and (text[lo].isspace() or (text[lo] in QUOTE_MARKS and lo not in paired)):
+        lo += 1
+    while hi > lo and (
+        text[hi - 1].isspace() or (text[hi - 1] in QUOTE_MARKS and hi - 1 not in paired)
+    ):
+        hi -= 1
+    if lo == hi:  # nothing but marks: the sentence as it is
+        return text, sentence.start, sentence.end
+    return text[lo:hi], sentence.start + lo, sentence.start + hi
+
+
 def spoken(text: str) -> str:
     """The words a sentence quotes when it closes a quotation and then names the speaker
     ("… werden“, so der Experte." → "… werden"): the name is printed before the quote."""
@@ -497,9 +515,7 @@ def _cite(
     who_said: Sequence[Speaker | None] = (),
 ) -> Answer:
     """The answer: each sentence cited; with persons, one line per person, quoted."""
-    citations = tuple(
-        Citation(n, s.passage, s.text, s.start, s.end) for n, s in enumerate(sentences, 1)
-    )
+    citations = tuple(Citation(n, s.passage, *quoted(s)) for n, s in enumerate(sentences, 1))
     if not who_said:
         text = " ".join(f"{balanced(s.text)} {marker(n)}" for n, s in enumerate(sentences, 1))
         return Answer(question, text, citations, passages=tuple(passages))

@@ -15,7 +15,7 @@ from assistant.config import Settings
 from assistant.conversation import Conversation
 from assistant.evaluation import squad_articles
 from assistant.factory import Assistant, build_assistant
-from assistant.text import content_words, fold
+from assistant.text import QUOTE_MARKS, content_words, fold
 from assistant.types import Answer
 
 ARTICLE = CORPUS / "tokayev-visit.de.txt"
@@ -56,10 +56,15 @@ def library(request, tmp_path_factory: pytest.TempPathFactory, embedder) -> Assi
 
 
 def check_citations(answer: Answer) -> None:
-    """Every quote is the article's text at its offsets, each sentence and source once."""
+    """Every quote is the article's text at its offsets, each sentence and source once, and
+    no quote starts or ends with a quotation mark it does not pair inside itself (Lepsibaev's
+    sentence opens a quotation of several sentences: its „ is left out of the span)."""
     for c in answer.citations:
         text = Path(c.passage.source).read_text(encoding="utf-8")
         assert text[c.quote_start : c.quote_end] == c.quote
+        paired = {i for q in quotations(c.quote) for i in (q.start, q.end - 1)}
+        ends = (0, len(c.quote) - 1)
+        assert all(c.quote[i] not in QUOTE_MARKS or i in paired for i in ends), c.quote
     spans = [(c.passage.doc_id, c.quote_start) for c in answer.citations]
     assert len(set(spans)) == len(spans)
     assert len({c.quote for c in answer.citations}) == len(answer.citations)
