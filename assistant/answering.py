@@ -23,7 +23,6 @@ import copy
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
-from functools import partial
 from itertools import pairwise
 from typing import TYPE_CHECKING
 
@@ -70,8 +69,6 @@ from assistant.types import Answer, Citation, Event, Passage
 if TYPE_CHECKING:
     from assistant.embedding import Embedder
 
-#: More translations than the lexicon holds for any word: all of them.
-EVERY = 1000
 #: Finds stored sentence vectors by (doc id, start, end), e.g. ``Store.sentence_vectors``.
 SentenceVectorLookup = Callable[[Sequence[tuple[str, int, int]]], Mapping[tuple, np.ndarray]]
 #: Keeps sentence vectors encoded at question time, e.g. ``Store.keep_sentence_vectors``.
@@ -270,8 +267,6 @@ class ExtractiveAnswerer:
             return Answer(question, prompts.ABSTAIN_NO_PASSAGES, abstained=True)
         # a question asking when (how many) is answered only by a sentence with a time (number)
         sentences = [s for s in candidates if focus.holds(s.text, focus.wanted(question))]
-        # … and only by one that holds what it asks about (the thing counted, the event)
-        sentences = self._about(question, sentences)
         if not sentences:
             return Answer(question, prompts.ABSTAIN, abstained=True, passages=tuple(passages))
         evidence = self.evidence(question, sentences)
@@ -310,71 +305,6 @@ class ExtractiveAnswerer:
         if not self.best_first:
             chosen.sort(key=lambda i: (sentences[i].rank, sentences[i].start))
         return _cite(question, [sentences[i] for i in chosen], passages)
-
-    def _about(self, question: str, sentences: Sequence[Sentence]) -> list[Sentence]:
-        """The sentences that hold a word a time or number question asks about
-        (``focus.about``): the thing counted, the event dated. Its names do not count (they
-        are the topic, not the thing asked: "When was Putin born?" over a sentence that
-        dates his meeting), nor words that can be told neither by translation nor by
-        spelling (a French or Spanish word the dictionary lacks): with nothing left to
-        check, all of them."""
-        asked_in = question_language(question)
-        languages = {s.passage.language for s in sentences}
-        wanted = [w.lower() for w in focus.about(question) if not self._is_name(question, w)]
-        # a check, not a ranking: a rare translation cannot mislead it ("bodies" → Leichen)
-        found = translations(question, wanted, self.lexicon, languages, limit=EVERY)
-        groups = self._groups(wanted, found)
-        texts = [s.text for s in sentences]
-        checkable = [
-            g
-            for g in groups
-            if len(g) > 1 or asked_in in languages or any(self._spelled(g[0], t) for t in texts)
-        ]
-        if not checkable:
-            return list(sentences)
-        return [
-            s
-            for s in sentences
-            if any(
-                self._holds(g, s.text, s.passage.language != asked_in)
-                or (s.passage.language == asked_in and self._means(g[0], s.text, asked_in))
-                for g in checkable
-            )
-        ]
-
-    def _means(self, word: str, text: str, language: str | None) -> bool:
-        """Whether a text in the word's language holds another form of it, told by their
-        translations („trifft“ and „treffen“ both translate to "meet")."""
-        if not self._translates(language):
-            return False
-        assert self.lexicon is not None and language is not None  # _translates says so
-        meaning = partial(self.lexicon.translations, source=language, limit=EVERY)
-        meant = [fold(t) for t in meaning(word)]
-        found = [fold(t) for w in content_words(text) for t in meaning(w)]
-        return bool(meant) and max(word_matches(meant, " ".join(found)), default=0.0) >= 0.6
-
-    @staticmethod
-    def _holds(group: Sequence[str], text: str, cross: bool) -> bool:
-        """Whether the text holds a word of the group (the question's word in its own
-        language; ``cross``: its translations, in another), also as the start of a compound
-        („Farb…“ in „Farbfernsehen“) or counted after a number („zweitägigen“ for days)."""
-        forms = [f for f in (group if cross else group[:1]) if f]
-        if max(word_matches(forms, text, sounds=cross, parts=True), default=0.0) >= 0.6:
-            return True
-        said = {fold(w) for w in words(text)}
-        stems = [f.rstrip(".…") for f in forms]
-        starts = any(w.startswith(f) for f in stems if len(f) >= 4 for w in said)
-        return starts or any(focus.counted(f, text) for f in stems)
-
-    def _is_name(self, question: str, word: str) -> bool:
-        """Whether a question's word is a name: written with a capital (not as the first
-        word), and in German, where every noun is, one the lexicon does not translate."""
-        if not word[:1].isupper() or question.lstrip("¿¡ ").startswith(word):
-            return False
-        if question_language(question) != "de":
-            return True
-        known = translations(question, [word.lower()], self.lexicon, {"en"})
-        return not known
 
     def stream(self, question: str, passages: Sequence[Passage]) -> Iterator[Event]:
         """The answer at once: nothing is written token by token."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from enum import Enum
 
-from assistant.text import LANGUAGES, STOPWORDS, WORD, fold
+from assistant.text import LANGUAGES
 
 
 class Wanted(Enum):
@@ -80,43 +80,3 @@ def holds(text: str, kind: Wanted | None) -> bool:
     if kind is Wanted.NUMBER:  # a count or an amount: not the day or year of a date
         return bool(_NUMBER.search(_TIME.sub(" ", text)))
     return True
-
-
-def about(question: str) -> list[str]:
-    """The words a time or number question asks about, as written (none for other
-    questions): for "how many X", the counted noun X ("Wie viele Studenten …" → Studenten);
-    otherwise its content words outside the asking phrase ("When will Putin visit
-    Kazakhstan?" → Putin, visit, Kazakhstan). A sentence with a time or a number answers
-    only when it holds one of them (``answering``): „zweitägigen Besuch“ answers no
-    question about students."""
-    kind = wanted(question)
-    if kind is None:
-        return []
-    match = _ASKS[kind].search(" ".join(question.split()).lower())
-    assert match is not None  # wanted() found it
-    asked = " ".join(question.split())
-    after = [w for w in WORD.findall(asked[match.end() :]) if w.lower() not in STOPWORDS]
-    before = [w for w in WORD.findall(asked[: match.start()]) if w.lower() not in STOPWORDS]
-    if kind is Wanted.NUMBER and _MEASURING.search(match.group()):
-        return []
-    return list(dict.fromkeys([*before, *after]))
-
-
-#: The phrases that ask for a measure (a length, an age, a height): its unit is the thing
-#: asked about, which the question does not name ("How far is Jacksonville from Miami?"
-#: over „340 Meilen“).
-_MEASURING = re.compile(
-    r"long|old|far|large|big|high|lange|alt|weit|groß|hoch|âge|taille|hauteur|edad|altura"
-)
-
-
-def counted(word: str, text: str) -> bool:
-    """Whether a text counts the (folded) word in a compound after a number word
-    ("tag" in „zweitägigen“, "jahr" in „dreijährige“)."""
-    stem = word[: max(3, len(word) - 2)]
-    return any(m.group(1).startswith(stem) for m in _NUMBER_PREFIX.finditer(fold(text)))
-
-
-_NUMBER_PREFIX = re.compile(
-    rf"(?<!\w)(?:{_alternatives([fold(w) for w in _COMPOUNDING])})(\w{{3,}})", re.IGNORECASE
-)
