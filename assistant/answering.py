@@ -449,7 +449,7 @@ class ExtractiveAnswerer:
             rows = np.flatnonzero(apart == cross)
             chosen = [texts[i] for i in rows]
             untranslated = cross and not self._translates(asked_in)
-            overlap[rows] = coverage(groups[cross], chosen, cross, untranslated=untranslated)
+            overlap[rows] = coverage(groups[cross], chosen, cross, spelled_only=untranslated)
             # which sentence answers: a compound holding a translation holds the word (a
             # wider match than whether any sentence is on topic can bear: off-topic
             # passages hold compounds too)

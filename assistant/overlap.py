@@ -16,7 +16,7 @@ from functools import lru_cache
 import numpy as np
 
 from assistant.text import WORD, fold, skeleton
-from assistant.tuning import TRIGRAMS_CACHE, UNKNOWN_WORD, WORD_PAIRS_CACHE
+from assistant.tuning import TRIGRAMS_CACHE, WORD_PAIRS_CACHE
 
 
 @lru_cache(maxsize=TRIGRAMS_CACHE)
@@ -109,25 +109,22 @@ def coverage(
     groups: Sequence[Sequence[str]],
     texts: Sequence[str],
     sounds: bool = False,
-    untranslated: bool = False,
+    spelled_only: bool = False,
 ) -> np.ndarray:
     """How much of the question each text holds (0..1): for each of the question's words
     (a group: the word and its translations), the best match of any of its forms; then the
     mean over the words.
 
     A word counts once however many translations it has (a mean over every form would let
-    a word with eight translations outweigh a name). With ``untranslated`` (a question in
-    a language no dictionary translates), a word that no text spells is unknown, neither
-    held nor lacking: it counts ``UNKNOWN_WORD`` in every text. Left out, a question's one
-    spelled name would stand for all of it („Où Tokaïev a-t-il fait ses études ?“ held
-    wholly by any sentence naming Tokajew); counted as lacking, a question none of whose
-    words is spelled could not be answered („¿Cuál es el tema de la visita?“).
+    a word with eight translations outweigh a name). With ``spelled_only`` (a question in
+    a language no dictionary translates), a word that no text spells tells nothing and is
+    left out.
     """
     table = np.zeros((len(texts), len(groups)))
     forms = list(dict.fromkeys(f for g in groups for f in g))
     for i, text in enumerate(texts):
         best = dict(zip(forms, word_matches(forms, text, sounds), strict=True))
         table[i] = [max((best[f] for f in g), default=0.0) for g in groups]
-    if untranslated and len(texts):
-        table[:, table.max(axis=0) == 0] = UNKNOWN_WORD
+    if spelled_only and table.any():
+        table = table[:, table.max(axis=0) > 0]
     return table.mean(axis=1) if table.shape[1] else np.zeros(len(texts))

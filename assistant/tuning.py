@@ -47,13 +47,6 @@ DUPLICATE_SIMILARITY = 0.9
 #: embedding (0.3 / 0.4 / 0.5 measured on xquad-dev's even half; docs/benchmarks.md,
 #: "Abstention by the question's words").
 CONFIDENCE_LEXICAL_WEIGHT = 0.3
-#: What a question's word counts in that share when no text spells it and no dictionary
-#: translates it (a French or Spanish word the lexicon lacks): unknown, neither held nor
-#: lacking. Against leaving it out (a spelled name then stood for the whole question) and
-#: counting it 0, on the tuning paraphrases in French and Spanish (docs/benchmarks.md,
-#: "Unknown words count half"): answerable above the threshold 22/22 (20/22 either way
-#: before), unanswerable 0/7 below it as before; xquad-dev (English, German) is untouched.
-UNKNOWN_WORD = 0.5
 #: The abstention threshold on that confidence, for a question in the passages' language
 #: and in another one alike (chosen on xquad-dev's even half, the same section).
 ABSTAIN_THRESHOLD = 0.655

@@ -16,14 +16,12 @@ def test_a_word_counts_once_however_many_translations_it_has() -> None:
     assert coverage(groups, texts).tolist() == pytest.approx([1.0, 0.5])
 
 
-def test_a_word_no_text_spells_counts_half_only_when_untranslated() -> None:
+def test_a_word_no_text_spells_is_left_out_only_when_asked() -> None:
     groups = [["kazan"], ["etudiants"]]
     texts = ["Kazan liegt an der Wolga.", "Die Wolga ist lang."]
     assert coverage(groups, texts).tolist() == pytest.approx([0.5, 0.0])
-    # unknown, not lacking: the spelled name does not stand for the whole question
-    assert coverage(groups, texts, untranslated=True).tolist() == pytest.approx([0.75, 0.25])
-    # nothing spelled: every text alike, the embedding decides
-    assert coverage([["etudiants"]], texts, untranslated=True).tolist() == [0.5, 0.5]
+    assert coverage(groups, texts, spelled_only=True).tolist() == pytest.approx([1.0, 0.0])
+    assert coverage([["etudiants"]], texts, spelled_only=True).tolist() == [0.0, 0.0]
 
 
 def test_a_phrase_translation_is_a_form_of_each_of_its_words() -> None:
