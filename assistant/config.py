@@ -239,6 +239,12 @@ class Settings(BaseSettings):
         "Qwen2.5-Coder-1.5B-Instruct), an Ollama model name, the model an OpenAI-compatible "
         "server serves, or a local transformers model directory.",
     )
+    llm_style: Literal["translate", "write"] = Field(
+        "translate",
+        description="How the local answerer answers: translate (the quoted sentences, each "
+        "translated by the model into the question's language and checked against its quote) "
+        "or write (the model writes its own answer from the best sentences).",
+    )
     llm_sha256: str | None = Field(
         None,
         description="Expected SHA-256 of the .gguf named by ASSISTANT_LLM_MODEL (local); the "
