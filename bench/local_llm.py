@@ -2,12 +2,14 @@
 
     .venv/bin/python bench/local_llm.py [--sample 20] [--half odd] [--corpus-language en]
         [--threads 2] [--xquad /work/shared/data/xquad-dev] [--index DIR] [--dump FILE]
-        [--sets xquad corpus]
+        [--sets xquad corpus] [--styles translate write]
 
 Questions: a sample of xquad-dev's English questions over the German articles (every n-th
 question of one half, ``--sample`` of them: the even half is for choices, the odd half for
 reports), and ``corpus/questions.jsonl`` (its English questions by default).
-One index holds the 12 German xquad articles and the corpus article. Per answerer: share
+One index holds the 12 German xquad articles and the corpus article. The local answerer
+runs in each ``--styles`` (``llm_style``: translate the quotes, or write an answer), each
+beside the extractive one. Per answerer: share
 of answers in the question's language (langdetect), share holding the gold answer (xquad:
 the parallel English answer, same id; corpus: any reference), quotes verbatim, markers
 valid, share of written sentences flagged unsupported, fallbacks, abstentions; time to
