@@ -227,11 +227,12 @@ class Settings(BaseSettings):
         return booleans.get(str(value).lower(), value)
 
     answerer: Literal["auto", "extractive", "local", "ollama", "openai", "huggingface"] = Field(
-        "extractive",
-        description="Who writes answers: auto (local when the `local` extra is installed, "
-        "else extractive), extractive (quotes, offline; also the fallback when an LLM cannot "
-        "be reached), local (a GGUF model on llama.cpp in this process), ollama, openai (or "
-        "any OpenAI-compatible server), huggingface (a local transformers chat model).",
+        "auto",
+        description="Who writes answers: auto (the default: local when the `local` extra is "
+        "installed, else extractive), extractive (quotes, offline; also the fallback when an "
+        "LLM cannot be reached), local (a GGUF model on llama.cpp in this process), ollama, "
+        "openai (or any OpenAI-compatible server), huggingface (a local transformers chat "
+        "model).",
     )
     llm_model: str = Field(
         "",
