@@ -523,10 +523,13 @@ def _cite(
         replace(c, speaker=person.name) if person else c
         for c, person in zip(citations, who_said, strict=True)
     )
-    lines = []
-    for n, (s, person) in enumerate(zip(sentences, who_said, strict=True), 1):
-        opening, closing = quotes_for(s.passage.language)
-        quote = f"{opening}{balanced(spoken(s.text)).strip(QUOTE_MARKS + ' ')}{closing}"
-        cited = f"{quote} {marker(n)}"
-        lines.append(f"{person.name}: {cited}" if person else cited)
+    lines = [f"{line(c, s.text)} {marker(c.n)}" for c, s in zip(citations, sentences, strict=True)]
     return Answer(question, "\n".join(lines), citations, passages=tuple(passages))
+
+
+def line(citation: Citation, sentence: str) -> str:
+    """How an answer with persons shows a quoted sentence: "Name: „what they say“" (the
+    sentence's words only, in its language's quotation marks), or the quote alone."""
+    opening, closing = quotes_for(citation.passage.language)
+    quote = f"{opening}{balanced(spoken(sentence)).strip(QUOTE_MARKS + ' ')}{closing}"
+    return f"{citation.speaker}: {quote}" if citation.speaker else quote

@@ -227,17 +227,24 @@ class Settings(BaseSettings):
         return booleans.get(str(value).lower(), value)
 
     answerer: Literal["auto", "extractive", "local", "ollama", "openai", "huggingface"] = Field(
-        "extractive",
-        description="Who writes answers: auto (local when the `local` extra is installed, "
-        "else extractive), extractive (quotes, offline; also the fallback when an LLM cannot "
-        "be reached), local (a GGUF model on llama.cpp in this process), ollama, openai (or "
-        "any OpenAI-compatible server), huggingface (a local transformers chat model).",
+        "auto",
+        description="Who writes answers: auto (the default: local when the `local` extra is "
+        "installed, else extractive), extractive (quotes, offline; also the fallback when an "
+        "LLM cannot be reached), local (a GGUF model on llama.cpp in this process), ollama, "
+        "openai (or any OpenAI-compatible server), huggingface (a local transformers chat "
+        "model).",
     )
     llm_model: str = Field(
         "",
         description="The LLM answerer's model: a local .gguf file (local; unset: the default "
         "Qwen2.5-Coder-1.5B-Instruct), an Ollama model name, the model an OpenAI-compatible "
         "server serves, or a local transformers model directory.",
+    )
+    llm_style: Literal["translate", "write"] = Field(
+        "translate",
+        description="How the local answerer answers: translate (the quoted sentences, each "
+        "translated by the model into the question's language and checked against its quote) "
+        "or write (the model writes its own answer from the best sentences).",
     )
     llm_sha256: str | None = Field(
         None,

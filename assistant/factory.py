@@ -244,7 +244,9 @@ def build_answerer(
     if settings.answerer == "extractive":
         return extractive, KeywordCondenser()
     evidence = None
-    if settings.answerer == "local":  # a wider pick than a quoted answer shows: the model
+    if settings.answerer == "local" and settings.llm_style == "translate":
+        evidence = extractive  # the quoted answer, translated
+    elif settings.answerer == "local":  # a wider pick than a quoted answer shows: the model
         # reads these sentences only, best first (tuning.EVIDENCE_*), not whole passages
         evidence = copy.copy(extractive)
         evidence.max_sentences, evidence.keep_ratio = EVIDENCE_SENTENCES, EVIDENCE_KEEP_RATIO
@@ -316,6 +318,8 @@ def build_llm(
         context=EVIDENCE_CONTEXT,
         # a small local model: one more try when it answers in the passages' language
         repair=settings.answerer == "local",
+        translate=settings.answerer == "local" and settings.llm_style == "translate",
+        lexicon=build_lexicon(settings),
     )
     if settings.answerer == "local":  # on a laptop CPU a rewrite would cost seconds per turn
         return answerer, KeywordCondenser()

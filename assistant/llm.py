@@ -12,6 +12,13 @@ the model is not asked; otherwise its quotes are shown at once (a ``Quotes`` eve
 model reads only those sentences (with ``context`` neighbours each), so it starts sooner. An
 answer that comes in another language than the question's is asked for once more in the
 question's language (``repair``; a small model sometimes copies the German passage).
+
+With ``translate`` (the local answerer's default style), the model writes nothing of its own:
+the extractive answer's quotes that are not in the question's language are translated into
+it, one sentence per request, and each translation is checked against its quote (every
+number kept, the question's language, support by the quote) before it stands for the quote
+in the answer; a quote whose translation fails the check is shown as it is. The answer keeps
+the extractive answer's citations (verbatim, with offsets) and its attribution by name.
 """
 
 from __future__ import annotations
@@ -25,13 +32,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from assistant import prompts
+from assistant.answering import Sentence, balanced, line, spoken
 from assistant.chunking import split_sentences
-from assistant.citations import without_markers
+from assistant.citations import marker, without_markers
 from assistant.errors import ConfigError, LLMError, ModelError
-from assistant.lexicon import question_language
+from assistant.lexicon import Lexicon, question_language, translations, word_groups
 from assistant.loading import detect_language
+from assistant.overlap import coverage
 from assistant.support import SupportScorer, resolve
-from assistant.types import Answer, Answerer, Citation, Event, Passage, Quotes
+from assistant.text import QUOTE_MARKS, content_words, fold
+from assistant.tuning import TRANSLATION_COVERAGE
+from assistant.types import Answer, Answerer, Citation, Event, Passage, Quotes, Statement
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
@@ -75,6 +86,51 @@ def _evidence_user(question: str, passages: Sequence[tuple[str, str]], language:
         question=prompts.question_text(question),
         language=language,
     )
+
+
+def translation_messages(sentence: str, language: str | None) -> list[BaseMessage]:
+    """The messages asking for one quoted sentence in ``language`` (the sentence as data)."""
+    from langchain_core.messages import HumanMessage, SystemMessage
+
+    system = prompts.TRANSLATE_SYSTEM.format(language=prompts.language_name(language))
+    return [
+        SystemMessage(system),
+        HumanMessage(prompts.TRANSLATE_USER.format(sentence=prompts.question_text(sentence))),
+    ]
+
+
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_TAGS = re.compile(r"</?\s*passage[^>]*>", re.IGNORECASE)
+
+
+def digits(text: str) -> list[str]:
+    """The numbers a text writes in digits, separators removed ("1.500" → "1500")."""
+    return [re.sub(r"[.,]", "", n) for n in _NUMBER.findall(text)]
+
+
+def keeps_numbers(translation: str, quote: str) -> bool:
+    """Whether the translation writes every number of the quote (a date, a count, an
+    amount: a wrong one is the worst a translation can do)."""
+    written = digits(translation)
+    return all(n in written for n in digits(quote))
+
+
+def carried(translation: str, quote: str, language: str | None, lexicon: Lexicon) -> float | None:
+    """The share of the translation's content words that the quote (in ``language``)
+    holds, spelled alike or as one of the dictionary's translations; None when the
+    dictionary does not translate the translation's language into the quote's."""
+    words = content_words(translation)
+    found = translations(translation, words, lexicon, {language})
+    if not found:
+        return None
+    groups = [[fold(f) for f in g] for g in word_groups(words, found)]
+    return float(coverage(groups, [quote], True)[0])
+
+
+def cleaned(translation: str) -> str:
+    """A model's translation as one plain line: no delimiters, markers or wrapping quotes."""
+    text = " ".join(without_markers(_TAGS.sub(" ", translation)).split())
+    return text.strip(QUOTE_MARKS + " ")
 
 
 def excerpts(citations: Sequence[Citation], context: int = 1) -> list[Passage]:
@@ -124,6 +180,8 @@ class LLMAnswerer:
         evidence: Answerer | None = None,
         context: int = 1,
         repair: bool = False,
+        translate: bool = False,
+        lexicon: Lexicon | None = None,
     ) -> None:
         self._model = model if isinstance(model, LazyModel) else LazyModel(lambda: model)
         self.scorer = scorer
@@ -133,6 +191,8 @@ class LLMAnswerer:
         self.evidence = evidence
         self.context = context
         self.repair = repair
+        self.translate = translate
+        self.lexicon = lexicon
         #: Answers asked for again in the question's language (benchmarks count them).
         self.repairs = 0
 
@@ -158,6 +218,9 @@ class LLMAnswerer:
                 yield quoted
                 return
             yield Quotes(quoted.citations)
+            if self.translate:
+                yield from self._translated(question, quoted, passages)
+                return
         given = (
             excerpts(quoted.citations, self.context)
             if quoted
@@ -189,6 +252,103 @@ class LLMAnswerer:
         answer = resolve(question, written, given, self.scorer)
         yield replace(answer, passages=tuple(passages))  # all retrieved, as the UI lists them
 
+    def _translated(
+        self, question: str, quoted: Answer, passages: Sequence[Passage]
+    ) -> Iterator[Event]:
+        """The quoted answer with each quote in another language than the question's
+        translated (streamed line by line); a translation that fails its check leaves the
+        quote as it was. No quote to translate: the quoted answer itself."""
+        asked = question_language(question)
+        foreign = [c for c in quoted.citations if asked and c.passage.language not in (None, asked)]
+        if not foreign:
+            yield replace(quoted, passages=tuple(passages))
+            return
+        attributed = any(c.speaker for c in quoted.citations)
+        translated: dict[int, str] = {}
+        try:
+            for c in quoted.citations:
+                if c.n > 1:
+                    yield "\n" if attributed else " "
+                if c not in foreign:
+                    yield f"{_shown(c, attributed)} {marker(c.n)}"
+                    continue
+                head = f"{c.speaker}: " if c.speaker else ""
+                words: list[str] = []
+                source = spoken(c.quote) if c.speaker else c.quote
+                for chunk in self._model.model.stream(translation_messages(source, asked)):
+                    if chunk.text:  # the speaker's name comes with the model's first word
+                        yield chunk.text if words else head + chunk.text
+                        words.append(chunk.text)
+                translated[c.n] = cleaned("".join(words))
+                yield f" {marker(c.n)}"
+        except self.errors as exc:
+            if self.fallback is None:
+                raise LLMError(f"The language model failed: {exc}") from exc
+            log.warning("The language model failed (%s); answering extractively.", exc)
+            yield replace(
+                quoted,
+                passages=tuple(passages),
+                note=prompts.FALLBACK_NOTE.format(reason=_one_line(exc)),
+            )
+            return
+        yield self._checked(quoted, translated, asked, passages)
+
+    def _checked(
+        self,
+        quoted: Answer,
+        translated: dict[int, str],
+        asked: str | None,
+        passages: Sequence[Passage],
+    ) -> Answer:
+        """The answer: each translation that keeps its quote's numbers, is in the asked
+        language and says what its quote says stands for the quote; the others leave the
+        quote as it was. What it says: at least ``TRANSLATION_COVERAGE`` of its content
+        words are in the quote, spelled alike or as the dictionary translates them (where
+        the dictionary knows both languages; elsewhere, the support scorer's verdict)."""
+        candidates = {
+            n: t
+            for n, t in translated.items()
+            if t
+            and keeps_numbers(t, quoted.citations[n - 1].quote)
+            and _language(t) in (None, asked)
+        }
+        support: dict[int, float] = {}
+        if candidates:
+            cited = [quoted.citations[n - 1] for n in candidates]
+            sentences = [Sentence(c.passage, 0, c.quote, c.quote_start, c.quote_end) for c in cited]
+            texts = list(candidates.values())
+            pairs = range(len(texts))
+            scores = self.scorer.scores(texts, sentences)[pairs, pairs]
+            limits = self.scorer.limits(texts, sentences)[pairs, pairs]
+            for n, c, t, score, limit in zip(candidates, cited, texts, scores, limits, strict=True):
+                share = (
+                    carried(t, c.quote, c.passage.language, self.lexicon) if self.lexicon else None
+                )
+                if (score >= limit) if share is None else (share >= TRANSLATION_COVERAGE):
+                    support[n] = float(score)
+        attributed = any(c.speaker for c in quoted.citations)
+        text, statements, citations = "", [], []
+        for c in quoted.citations:
+            if text:
+                text += "\n" if attributed else " "
+            if c.n not in support:
+                text += f"{_shown(c, attributed)} {marker(c.n)}"
+                citations.append(c)
+                continue
+            start = len(text)
+            head = f"{c.speaker}: " if c.speaker else ""
+            text += f"{head}{candidates[c.n]} {marker(c.n)}"
+            statement = Statement(text[start:], start, len(text), (c.n,), support[c.n], True)
+            statements.append(statement)
+            citations.append(replace(c, support=support[c.n]))
+        return replace(
+            quoted,
+            text=text,
+            citations=tuple(citations),
+            statements=tuple(statements),
+            passages=tuple(passages),
+        )
+
     def _in_language(self, question: str, messages: list[BaseMessage], written: str) -> str:
         """The answer in the question's language: when the model wrote another, it is asked
         once more (not streamed: the finished answer replaces the streamed text); the new
@@ -205,6 +365,11 @@ class LLMAnswerer:
             for c in self._model.model.stream([*messages, AIMessage(written), HumanMessage(again)])
         )
         return rewritten if _language(rewritten) == asked else written
+
+
+def _shown(citation: Citation, attributed: bool) -> str:
+    """A quote as the extractive answer shows it (with its speaker in a round of views)."""
+    return line(citation, citation.quote) if attributed else balanced(citation.quote)
 
 
 def _language(text: str) -> str | None:

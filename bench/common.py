@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
 from assistant.evaluation import GoldQuestion, squad_articles, squad_questions
 from assistant.loading import load_text
 from assistant.types import Article
+
+# The benchmarks measure the extractive answerer unless they choose another (bench/local_llm.py):
+# the default `auto` would pick the local model wherever the `local` extra is installed.
+os.environ.setdefault("ASSISTANT_ANSWERER", "extractive")
 
 _ROOT = Path(__file__).resolve().parent.parent
 #: ../shared/data/xquad-dev beside a clone; ../../shared/... from a worktree in wt/NAME

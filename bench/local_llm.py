@@ -2,12 +2,14 @@
 
     .venv/bin/python bench/local_llm.py [--sample 20] [--half odd] [--corpus-language en]
         [--threads 2] [--xquad /work/shared/data/xquad-dev] [--index DIR] [--dump FILE]
-        [--sets xquad corpus]
+        [--sets xquad corpus] [--styles translate write]
 
 Questions: a sample of xquad-dev's English questions over the German articles (every n-th
 question of one half, ``--sample`` of them: the even half is for choices, the odd half for
 reports), and ``corpus/questions.jsonl`` (its English questions by default).
-One index holds the 12 German xquad articles and the corpus article. Per answerer: share
+One index holds the 12 German xquad articles and the corpus article. The local answerer
+runs in each ``--styles`` (``llm_style``: translate the quotes, or write an answer), each
+beside the extractive one. Per answerer: share
 of answers in the question's language (langdetect), share holding the gold answer (xquad:
 the parallel English answer, same id; corpus: any reference), quotes verbatim, markers
 valid, share of written sentences flagged unsupported, fallbacks, abstentions; time to
@@ -223,6 +225,13 @@ def main() -> None:
         action="store_true",
         help="also the local answerer without the language repair",
     )
+    parser.add_argument(
+        "--styles",
+        nargs="+",
+        choices=("translate", "write"),
+        default=("translate", "write"),
+        help="the local answerer's styles to run (llm_style), each beside the extractive one",
+    )
     both = ("xquad", "corpus")
     parser.add_argument("--sets", nargs="+", choices=both, default=both)
     args = parser.parse_args()
@@ -245,25 +254,30 @@ def main() -> None:
         extractive.ingest([corpus_file])
         text = {a.source: a.text for a in articles}
         text[str(corpus_file.resolve())] = corpus_file.read_text(encoding="utf-8")
-        local = reconfigured(
-            extractive,
-            extractive.settings.model_copy(
-                update={
-                    "answerer": "local",
-                    "llm_threads": args.threads,
-                    "llm_max_tokens": args.max_tokens,
-                    "llm_timeout": args.timeout,
-                }
-            ),
-        )
-        answerers = {"extractive": extractive, "local": local}
+        styles = {
+            f"local {style}": reconfigured(
+                extractive,
+                extractive.settings.model_copy(
+                    update={
+                        "answerer": "local",
+                        "llm_style": style,
+                        "llm_threads": args.threads,
+                        "llm_max_tokens": args.max_tokens,
+                        "llm_timeout": args.timeout,
+                    }
+                ),
+            )
+            for style in args.styles
+        }
+        local = next(iter(styles.values()))
+        answerers = {"extractive": extractive, **styles}
         if args.before:
             before = copy.copy(local.answerer)
             before.repair = False  # type: ignore[attr-defined]
             answerers = {
                 "extractive": extractive,
                 "before": replace(local, answerer=before),
-                "local": local,
+                **styles,
             }
         results: dict[tuple[str, str], Tally] = {}
         load_start = time.perf_counter()

@@ -24,6 +24,7 @@ LABELS = {
     "abstain_threshold": "Abstention threshold (question in the article's language)",
     "abstain_threshold_crosslingual": "Abstention threshold (question in another language)",
     "llm_model": "LLM model",
+    "llm_style": "Local answerer: translate the quotes, or write an answer",
     "llm_base_url": "LLM server URL",
     "llm_temperature": "LLM temperature",
     "llm_timeout": "LLM timeout (seconds)",
@@ -54,8 +55,9 @@ def field_input(name: str, value: Any) -> Any:
     """An input for one setting, showing its current value."""
     info = Settings.model_fields[name]
     label_text, helptext = label(name), info.description
-    if name == "answerer":
-        options = answerers()
+    choices = [str(c) for c in typing.get_args(info.annotation)]
+    if name == "answerer" or typing.get_origin(info.annotation) is typing.Literal:
+        options = answerers() if name == "answerer" else choices
         return st.selectbox(label_text, options, index=options.index(value), help=helptext)
     if isinstance(value, bool):
         return st.checkbox(label_text, value=value, help=helptext)

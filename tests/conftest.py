@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,6 +14,11 @@ import pytest
 from assistant.config import Settings
 from assistant.embedding import Embedder
 from assistant.factory import Assistant, build_assistant, build_embedder
+
+# The default answerer is `auto` (the local model where the `local` extra is installed): the
+# suite's answers must not depend on what else is installed, so tests answer extractively
+# unless they choose an answerer (subprocesses inherit this).
+os.environ.setdefault("ASSISTANT_ANSWERER", "extractive")
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
