@@ -397,8 +397,17 @@ def _answer_all(assistant: Assistant, args: argparse.Namespace, batch: list | No
         elif args.json or batch is not None:
             _print_answer(item, assistant.ask(item["question"]), True)
         else:
+            _say_answerer(assistant)
             _print_answer(item, *_streamed(assistant.stream(item["question"])))
     return 0
+
+
+def _say_answerer(assistant: Assistant) -> None:
+    """Name the answerer when a model answers (``auto`` may have chosen the local one)."""
+    settings = assistant.settings
+    if settings.answerer != "extractive":
+        style = f", {settings.llm_style}" if settings.answerer == "local" else ""
+        print(f"answerer: {settings.answerer}{style}")
 
 
 def _streamed(events: Iterator[Event]) -> tuple[Answer, bool, bool | None]:
@@ -436,6 +445,8 @@ def _converse(assistant: Assistant, as_json: bool) -> int:
 
     conversation = Conversation(assistant)
     interactive = sys.stdin.isatty()
+    if not as_json:
+        _say_answerer(assistant)
     if interactive:
         print("Ask about your articles; `exit` or Ctrl-D ends.")
     while True:

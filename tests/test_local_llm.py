@@ -468,3 +468,23 @@ def test_a_short_question_s_language_is_told_by_its_own_words(question: str, lan
     passage = Passage("c1", "d1", "Zebras", "z.txt", text, 0, len(text), 1.0)
     *_, user = answer_messages(question, [passage], evidence=True)
     assert f"Answer in {prompts.LANGUAGE_NAMES[language]}," in user.text
+
+
+def test_the_cli_names_the_answerer_a_model_answers_with(
+    index: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`assistant ask` says which answerer answered when it is not the extractive one (auto
+    picks the local model wherever it is installed); the quotes alone need no such line."""
+    from assistant.cli import main
+
+    monkeypatch.setenv("ASSISTANT_INDEX", str(index))
+    for name, value in local().items():
+        monkeypatch.setenv(f"ASSISTANT_{name.upper()}", str(value))
+    assert main(["ask", "Who is Lukyanov?"]) == 0
+    local_out = capsys.readouterr().out
+    monkeypatch.setenv("ASSISTANT_ANSWERER", "extractive")
+    assert main(["ask", "Who is Lukyanov?"]) == 0
+    quoted_out = capsys.readouterr().out
+    assert local_out.splitlines()[0] == "answerer: local, translate"
+    assert "evidence [1]" in local_out and "answerer:" not in quoted_out
+    assert "Lukjanow" in quoted_out  # both answered
