@@ -16,9 +16,10 @@ question's language (``repair``; a small model sometimes copies the German passa
 With ``translate`` (the local answerer's default style), the model writes nothing of its own:
 the extractive answer's quotes that are not in the question's language are translated into
 it, one sentence per request, and each translation is checked against its quote (every
-number kept, the question's language, support by the quote) before it stands for the quote
-in the answer; a quote whose translation fails the check is shown as it is. The answer keeps
-the extractive answer's citations (verbatim, with offsets) and its attribution by name.
+number kept, the question's language, half of its words in the quote through the dictionary)
+before it stands for the quote in the answer; a quote whose translation fails the check is
+shown as it is. The answer keeps the extractive answer's citations (verbatim, with offsets)
+and its attribution by name.
 """
 
 from __future__ import annotations
