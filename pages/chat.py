@@ -9,6 +9,7 @@ from dataclasses import replace
 import streamlit as st
 
 from assistant.citations import link_markers
+from assistant.config import Settings
 from assistant.conversation import Conversation, Exchange
 from assistant.errors import AssistantError
 from assistant.factory import Assistant
@@ -191,6 +192,14 @@ def answer_turn(
     feedback(replace(turn, answer=answer), assistant)
 
 
+def answerer_name(settings: Settings) -> str:
+    """The answerer as the caption names it: the local one with its style (``auto`` may have
+    chosen it: the reader should know that the English lines are the model's translations)."""
+    if settings.answerer == "local" and settings.llm_style == "translate":
+        return "local (translating the quotes)"
+    return settings.answerer
+
+
 def main() -> None:
     """The page."""
     st.title("Article Assistant")
@@ -200,7 +209,7 @@ def main() -> None:
         docs, chunks = assistant.documents(), assistant.store.chunk_count()
     st.caption(
         f"{len(docs)} document{'s' * (len(docs) != 1)} · {chunks} chunks · "
-        f"answerer {settings.answerer} · embedding model {assistant.embedder.name}"
+        f"answerer {answerer_name(settings)} · embedding model {assistant.embedder.name}"
     )
     if not docs:
         st.info(

@@ -375,7 +375,7 @@ def test_the_chat_page_answers_with_the_local_model(
         at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300).run()
         at.chat_input[0].set_value("What do experts expect from the visit?").run()
         assert not at.exception and not at.error, (at.exception, [e.value for e in at.error])
-        assert "answerer local" in " ".join(c.value for c in at.caption)
+        assert "answerer local (translating the quotes)" in " ".join(c.value for c in at.caption)
         [reply] = [m for m in at.chat_message if m.name == "assistant"]
         bodies = [h.value for h in reply.html]
     finally:
