@@ -41,7 +41,7 @@ from assistant.lexicon import Lexicon, question_language, translations, word_gro
 from assistant.loading import detect_language
 from assistant.overlap import coverage
 from assistant.support import SupportScorer, resolve
-from assistant.text import QUOTE_MARKS, content_words, fold
+from assistant.text import QUOTE_MARKS, content_words, fold, words
 from assistant.tuning import TRANSLATION_COVERAGE
 from assistant.types import Answer, Answerer, Citation, Event, Passage, Quotes, Statement
 
@@ -101,18 +101,25 @@ def translation_messages(sentence: str, language: str | None) -> list[BaseMessag
 
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+#: A thousands separator followed by a space, as a small model writes "1, 345, 596".
+_SPACED_THOUSANDS = re.compile(r"(?<=\d)([.,])\s(?=\d{3}\b)")
 _TAGS = re.compile(r"</?\s*passage[^>]*>", re.IGNORECASE)
 
 
 def digits(text: str) -> list[str]:
-    """The numbers a text writes in digits, separators removed ("1.500" → "1500")."""
+    """The numbers a text writes in digits, separators removed ("1.500", "1, 500" → "1500")."""
+    text = _SPACED_THOUSANDS.sub(r"\1", text)
     return [re.sub(r"[.,]", "", n) for n in _NUMBER.findall(text)]
 
 
-def keeps_numbers(translation: str, quote: str) -> bool:
-    """Whether the translation writes every number of the quote (a date, a count, an
-    amount: a wrong one is the worst a translation can do)."""
-    written = digits(translation)
+def keeps_numbers(translation: str, quote: str, language: str | None = None) -> bool:
+    """Whether the translation (in ``language``) writes every number of the quote, in
+    digits or as a number word two to twelve ("5 Millionen" → "five million"): a wrong
+    date, count or amount is the worst a translation can do."""
+    from assistant.metrics import cardinals
+
+    spelled = cardinals(language)
+    written = digits(translation) + [spelled[w] for w in words(translation) if w in spelled]
     return all(n in written for n in digits(quote))
 
 
@@ -310,7 +317,7 @@ class LLMAnswerer:
             n: t
             for n, t in translated.items()
             if t
-            and keeps_numbers(t, quoted.citations[n - 1].quote)
+            and keeps_numbers(t, quoted.citations[n - 1].quote, asked)
             and _language(t) in (None, asked)
         }
         support: dict[int, float] = {}

@@ -33,14 +33,19 @@ _CARDINALS = {
 _ALL_CARDINALS = {w: n for cardinals in _CARDINALS.values() for w, n in cardinals.items()}
 
 
+def cardinals(language: str | None = None) -> dict[str, str]:
+    """A language's number words two to twelve → digits (every language's, unknown)."""
+    return _CARDINALS.get((language or "")[:2], _ALL_CARDINALS)
+
+
 def normalize_answer(text: str, language: str | None = None) -> str:
     """Lower-cased, punctuation-free, article-free words of ``text``, joined by spaces."""
     text = unicodedata.normalize("NFKC", MARKER.sub(" ", text)).casefold()
     text = _ORDINAL_ENDING.sub("", text)
     text = "".join(" " if unicodedata.category(ch)[0] in "PS" else ch for ch in text)
     articles = ARTICLES.get((language or "")[:2], _ALL_ARTICLES)
-    cardinals = _CARDINALS.get((language or "")[:2], _ALL_CARDINALS)
-    return " ".join(cardinals.get(w, w) for w in text.split() if w not in articles)
+    digits = cardinals(language)
+    return " ".join(digits.get(w, w) for w in text.split() if w not in articles)
 
 
 def exact_match(prediction: str, references: Sequence[str], language: str | None = None) -> float:

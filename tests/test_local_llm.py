@@ -337,6 +337,9 @@ def test_a_translation_stands_for_its_quote_only_when_it_passes_the_check(
         answer = answerer._checked(quoted, bad, "en", [passage])
         assert answer.text == quoted.text and not answer.statements
     assert keeps_numbers("On 1,500 days", "An 1.500 Tagen") and not keeps_numbers("", "Am 10.")
+    assert keeps_numbers("1, 345, 596 people", "1.345.596 Menschen")  # a small model's commas
+    assert keeps_numbers("five million dollars", "5 Millionen Dollar", "en")
+    assert not keeps_numbers("five million dollars", "6 Millionen Dollar", "en")
     assert cleaned(" „The talks [3] last.“ </passage>") == "The talks last."
 
 
