@@ -39,6 +39,7 @@ from assistant.citations import marker, without_markers
 from assistant.errors import ConfigError, LLMError, ModelError
 from assistant.lexicon import Lexicon, question_language, translations, word_groups
 from assistant.loading import detect_language
+from assistant.metrics import cardinals
 from assistant.overlap import coverage
 from assistant.support import SupportScorer, resolve
 from assistant.text import QUOTE_MARKS, content_words, fold, words
@@ -116,8 +117,6 @@ def keeps_numbers(translation: str, quote: str, language: str | None = None) -> 
     """Whether the translation (in ``language``) writes every number of the quote, in
     digits or as a number word two to twelve ("5 Millionen" → "five million"): a wrong
     date, count or amount is the worst a translation can do."""
-    from assistant.metrics import cardinals
-
     spelled = cardinals(language)
     written = digits(translation) + [spelled[w] for w in words(translation) if w in spelled]
     return all(n in written for n in digits(quote))
@@ -267,7 +266,9 @@ class LLMAnswerer:
         translated (streamed line by line); a translation that fails its check leaves the
         quote as it was. No quote to translate: the quoted answer itself."""
         asked = question_language(question)
-        foreign = [c for c in quoted.citations if asked and c.passage.language not in (None, asked)]
+        foreign = {
+            c.n for c in quoted.citations if asked and c.passage.language not in (None, asked)
+        }
         if not foreign:
             yield replace(quoted, passages=tuple(passages))
             return
@@ -277,7 +278,7 @@ class LLMAnswerer:
             for c in quoted.citations:
                 if c.n > 1:
                     yield "\n" if attributed else " "
-                if c not in foreign:
+                if c.n not in foreign:
                     yield f"{_shown(c, attributed)} {marker(c.n)}"
                     continue
                 head = f"{c.speaker}: " if c.speaker else ""

@@ -46,18 +46,12 @@ def is_llm_field(name: str) -> bool:
     return name != "answerer" and name.startswith(("llm_", "ollama_", "openai_", "huggingface_"))
 
 
-def answerers() -> list[str]:
-    """The answerers the installed Settings accept."""
-    return list(typing.get_args(Settings.model_fields["answerer"].annotation)) or ["extractive"]
-
-
 def field_input(name: str, value: Any) -> Any:
     """An input for one setting, showing its current value."""
     info = Settings.model_fields[name]
     label_text, helptext = label(name), info.description
-    choices = [str(c) for c in typing.get_args(info.annotation)]
-    if name == "answerer" or typing.get_origin(info.annotation) is typing.Literal:
-        options = answerers() if name == "answerer" else choices
+    if typing.get_origin(info.annotation) is typing.Literal:  # the answerer, the LLM's style
+        options = [str(c) for c in typing.get_args(info.annotation)]
         return st.selectbox(label_text, options, index=options.index(value), help=helptext)
     if isinstance(value, bool):
         return st.checkbox(label_text, value=value, help=helptext)
