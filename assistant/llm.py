@@ -105,6 +105,11 @@ _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 #: A thousands separator followed by a space, as a small model writes "1, 345, 596".
 _SPACED_THOUSANDS = re.compile(r"(?<=\d)([.,])\s(?=\d{3}\b)")
 _TAGS = re.compile(r"</?\s*passage[^>]*>", re.IGNORECASE)
+#: A small model's announcement before its translation ("Here is the English translation:").
+_ANNOUNCED = re.compile(
+    r"^(?:here(?: is|'s)\s+)?(?:(?:the|a)\s+)?(?:\w+\s+)?translation(?:\s+(?:in|into)\s+\w+)?\s*:\s*",
+    re.IGNORECASE,
+)
 
 
 def digits(text: str) -> list[str]:
@@ -135,9 +140,10 @@ def carried(translation: str, quote: str, language: str | None, lexicon: Lexicon
 
 
 def cleaned(translation: str) -> str:
-    """A model's translation as one plain line: no delimiters, markers or wrapping quotes."""
+    """A model's translation as one plain line: no delimiters, markers, announcement ("Here
+    is the English translation:") or wrapping quotes."""
     text = " ".join(without_markers(_TAGS.sub(" ", translation)).split())
-    return text.strip(QUOTE_MARKS + " ")
+    return _ANNOUNCED.sub("", text).strip(QUOTE_MARKS + " ")
 
 
 def excerpts(citations: Sequence[Citation], context: int = 1) -> list[Passage]:

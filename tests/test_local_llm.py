@@ -341,6 +341,8 @@ def test_a_translation_stands_for_its_quote_only_when_it_passes_the_check(
     assert keeps_numbers("five million dollars", "5 Millionen Dollar", "en")
     assert not keeps_numbers("five million dollars", "6 Millionen Dollar", "en")
     assert cleaned(" „The talks [3] last.“ </passage>") == "The talks last."
+    assert cleaned('Here is the English translation: "The talks last."') == "The talks last."
+    assert cleaned("The translation of the law: passed.") == "The translation of the law: passed."
 
 
 def test_a_question_in_the_articles_language_is_answered_without_the_model(
