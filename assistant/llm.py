@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from functools import cached_property
@@ -107,7 +108,8 @@ _SPACED_THOUSANDS = re.compile(r"(?<=\d)([.,])\s(?=\d{3}\b)")
 _TAGS = re.compile(r"</?\s*passage[^>]*>", re.IGNORECASE)
 #: A small model's announcement before its translation ("Here is the English translation:").
 _ANNOUNCED = re.compile(
-    r"^(?:here(?: is|'s)\s+)?(?:(?:the|a)\s+)?(?:\w+\s+)?translation(?:\s+(?:in|into)\s+\w+)?\s*:\s*",
+    r"^(?:here(?: is|'s)\s+)?(?:(?:the|a)\s+)?(?:\w+\s+)?translation"
+    r"(?:\s+(?:in|into)\s+\w+)?\s*:\s*",
     re.IGNORECASE,
 )
 
@@ -168,15 +170,19 @@ def excerpts(citations: Sequence[Citation], context: int = 1) -> list[Passage]:
 
 
 class LazyModel:
-    """A chat model built on first use (a local model should not load for `assistant list`)."""
+    """A chat model built on first use (a local model should not load for `assistant list`);
+    a question asked while it is being warmed waits for that build rather than starting its
+    own."""
 
     def __init__(self, build: Callable[[], BaseChatModel]) -> None:
         self._build = build
+        self._lock = threading.Lock()
 
     @cached_property
     def model(self) -> BaseChatModel:
         """The chat model, built once."""
-        return self._build()
+        with self._lock:
+            return self._build()
 
 
 class LLMAnswerer:
@@ -208,6 +214,16 @@ class LLMAnswerer:
         self.lexicon = lexicon
         #: Answers asked for again in the question's language (benchmarks count them).
         self.repairs = 0
+
+    def warm(self) -> None:
+        """Build the model and load it into memory now (a local model: assembled, verified
+        and read, a few seconds), so that the first question does not wait for it. A failure
+        is logged and left for the first question, which falls back with its note."""
+        try:
+            model = self._model.model
+            getattr(model, "load", lambda: None)()
+        except Exception as exc:  # any failure: the question's own attempt reports it
+            log.warning("The language model could not be loaded ahead (%s).", _one_line(exc))
 
     def excluding(self, said: Sequence[str]) -> LLMAnswerer:
         """The same answerer: the model writes each answer anew from its passages, so an

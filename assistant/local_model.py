@@ -91,7 +91,7 @@ def find_parts(packages: tuple[str, ...]) -> list[Path]:
 def assemble(parts: list[Path], target: Path, size: int, sha256: str) -> Path:
     """Join the pieces into ``target``, kept only if size and hash match; returns it."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
+    partial = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.partial")
     digest, written = hashlib.sha256(), 0
     try:
         with partial.open("wb") as out:
@@ -316,6 +316,10 @@ class ChatLlamaCpp(BaseChatModel):
     @property
     def _llm_type(self) -> str:
         return "llama.cpp"
+
+    def load(self) -> None:
+        """Load the model into memory now (once per process; later calls return at once)."""
+        load_server(self.runtime)
 
     def _request(self, messages: list[BaseMessage]) -> dict[str, Any]:
         return {

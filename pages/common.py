@@ -138,7 +138,21 @@ def get_assistant(settings: Settings) -> Assistant:
     except AssistantError as exc:
         show_error(exc)
         st.stop()
-    return base if base.settings == settings else reconfigured(base, settings)
+    assistant = base if base.settings == settings else reconfigured(base, settings)
+    if settings.answerer == "local":
+        model = (settings.llm_model, settings.cache_dir, settings.llm_threads, settings.llm_context)
+        warming(assistant.answerer, model)
+    return assistant
+
+
+@st.cache_resource(show_spinner=False)
+def warming(_answerer: object, model: tuple[object, ...]) -> threading.Thread:
+    """The local model loading in the background, once per model and process: the page
+    stays usable (the quotes need no model), and the first question's translation does not
+    wait the seconds it takes to load."""
+    thread = threading.Thread(target=getattr(_answerer, "warm", lambda: None), daemon=True)
+    thread.start()
+    return thread
 
 
 def index_corpus(assistant: Assistant) -> None:

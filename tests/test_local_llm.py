@@ -168,6 +168,7 @@ def test_a_failing_local_model_falls_back_to_the_quotes_with_a_note(
         "timeout": local(llm_timeout=0.001),
     }[model]
     with opened(index, embedder, **settings) as assistant:  # translated: the model is asked
+        assistant.answerer.warm()  # type: ignore[attr-defined]  # as the app does: no raise
         *_, answer = assistant.stream("Who is Lukyanov?")
     with opened(index, embedder) as extractive:
         quoted = extractive.ask("Who is Lukyanov?")
@@ -362,11 +363,16 @@ def test_a_question_in_the_articles_language_is_answered_without_the_model(
 def test_the_chat_page_answers_with_the_local_model(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The page runs the stream (evidence, tokens) to the cited answer; AppTest sees the end."""
+    """The page loads the model in the background as it opens (the first question does not
+    wait for it), then runs the stream (evidence, tokens) to the cited answer; AppTest sees
+    the end."""
     import shutil
+    import time
 
     import streamlit as st
     from streamlit.testing.v1 import AppTest
+
+    from assistant import local_model
 
     corpus = tmp_path / "corpus"
     corpus.mkdir()
@@ -377,7 +383,12 @@ def test_the_chat_page_answers_with_the_local_model(
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("ASSISTANT_ADMIN_PASSWORD", raising=False)
     try:
+        local_model._servers.clear()  # as in a fresh process: no model in memory
         at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300).run()
+        deadline = time.monotonic() + 120
+        while not any(r.path == SMOLLM2 for r in loaded()) and time.monotonic() < deadline:
+            time.sleep(0.1)  # no question asked yet
+        assert any(r.path == SMOLLM2 for r in loaded()), "the page did not load the model"
         at.chat_input[0].set_value("What do experts expect from the visit?").run()
         assert not at.exception and not at.error, (at.exception, [e.value for e in at.error])
         assert "answerer local (translating the quotes)" in " ".join(c.value for c in at.caption)
