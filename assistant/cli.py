@@ -448,6 +448,7 @@ def _converse(assistant: Assistant, as_json: bool) -> int:
     if not as_json:
         _say_answerer(assistant)
     if interactive:
+        _warm(assistant)
         print("Ask about your articles; `exit` or Ctrl-D ends.")
     while True:
         if interactive:
@@ -463,6 +464,16 @@ def _converse(assistant: Assistant, as_json: bool) -> int:
         else:
             _print_answer({"id": None}, *_streamed(conversation.stream(question)))
             print()
+
+
+def _warm(assistant: Assistant) -> None:
+    """A local model loads in the background while the first question is typed (as on the
+    chat page); an exit before it is loaded waits for the load to end (seconds)."""
+    import threading
+
+    warm = getattr(assistant.answerer, "warm", None)
+    if warm is not None and assistant.settings.answerer == "local":
+        threading.Thread(target=warm, name="load the local model").start()
 
 
 def _print_search(item: dict[str, Any], passages: list[Passage], as_json: bool) -> None:

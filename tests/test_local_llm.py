@@ -504,3 +504,34 @@ def test_the_cli_names_the_answerer_a_model_answers_with(
     assert local_out.splitlines()[0] == "answerer: local, translate"
     assert "evidence [1]" in local_out and "answerer:" not in quoted_out
     assert "Lukjanow" in quoted_out  # both answered
+
+
+def test_an_interactive_chat_loads_the_local_model_before_the_first_question(
+    index: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`assistant chat` at a terminal loads the model while the first question is typed;
+    piped questions (no terminal) load it only when a question needs it."""
+    import io
+    import time
+
+    from assistant import local_model
+    from assistant.cli import main
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setenv("ASSISTANT_INDEX", str(index))
+    for name, value in local().items():
+        monkeypatch.setenv(f"ASSISTANT_{name.upper()}", str(value))
+    local_model._servers.clear()  # as in a fresh process: no model in memory
+    monkeypatch.setattr("sys.stdin", io.StringIO("exit\n"))
+    assert main(["chat"]) == 0
+    assert not any(r.path == SMOLLM2 for r in loaded())
+    monkeypatch.setattr("sys.stdin", Terminal("exit\n"))
+    assert main(["chat"]) == 0  # no question asked
+    deadline = time.monotonic() + 120
+    while not any(r.path == SMOLLM2 for r in loaded()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert any(r.path == SMOLLM2 for r in loaded()), "the chat did not load the model"
+    assert "Ask about your articles" in capsys.readouterr().out
