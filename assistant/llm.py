@@ -341,7 +341,7 @@ class LLMAnswerer:
             for n, t in translated.items()
             if t
             and keeps_numbers(t, quoted.citations[n - 1].quote, asked)
-            and _language(t) in (None, asked)
+            and language_of(t) in (None, asked)
         }
         support: dict[int, float] = {}
         if candidates:
@@ -387,7 +387,7 @@ class LLMAnswerer:
         from langchain_core.messages import AIMessage, HumanMessage
 
         asked = question_language(question)
-        if not asked or _language(written) in (None, asked):
+        if not asked or language_of(written) in (None, asked):
             return written
         self.repairs += 1
         again = prompts.REPAIR.format(language=prompts.language_name(asked))
@@ -395,7 +395,7 @@ class LLMAnswerer:
             c.text
             for c in self._model.model.stream([*messages, AIMessage(written), HumanMessage(again)])
         )
-        return rewritten if _language(rewritten) == asked else written
+        return rewritten if language_of(rewritten) == asked else written
 
 
 def _shown(citation: Citation, attributed: bool) -> str:
@@ -403,7 +403,7 @@ def _shown(citation: Citation, attributed: bool) -> str:
     return line(citation, citation.quote) if attributed else balanced(citation.quote)
 
 
-def _language(text: str) -> str | None:
+def language_of(text: str) -> str | None:
     """The language of an answer's words (markers removed); None for too few words to tell
     (an answer that is only a name or a number is in every language)."""
     plain = without_markers(text)
