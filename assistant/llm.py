@@ -29,7 +29,6 @@ import re
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
-from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -177,12 +176,21 @@ class LazyModel:
     def __init__(self, build: Callable[[], BaseChatModel]) -> None:
         self._build = build
         self._lock = threading.Lock()
+        self._built: BaseChatModel | None = None
 
-    @cached_property
+    @property
+    def built(self) -> bool:
+        """Whether the chat model has been built (a local one: its file found and verified;
+        it is read into memory on its first use, or by ``LLMAnswerer.warm``)."""
+        return self._built is not None
+
+    @property
     def model(self) -> BaseChatModel:
-        """The chat model, built once."""
+        """The chat model, built once (by whichever thread asks first)."""
         with self._lock:
-            return self._build()
+            if self._built is None:
+                self._built = self._build()
+            return self._built
 
 
 class LLMAnswerer:

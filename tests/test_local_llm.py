@@ -183,7 +183,7 @@ def test_no_evidence_means_no_model_call(index: Path, embedder) -> None:
         lazy = assistant.answerer._model  # type: ignore[attr-defined]
     [answer] = events  # no evidence, no tokens
     assert isinstance(answer, Answer) and answer.abstained and not answer.note
-    assert "model" not in vars(lazy)  # never built, so never loaded
+    assert not lazy.built  # never built, so never loaded
 
 
 def test_the_hash_check_refuses_a_wrong_file(tmp_path: Path) -> None:
@@ -356,7 +356,7 @@ def test_a_question_in_the_articles_language_is_answered_without_the_model(
         lazy = assistant.answerer._model  # type: ignore[attr-defined]
     with opened(index, embedder) as extractive:
         quoted = extractive.ask("Wer ist Lukjanow?")
-    assert isinstance(answer, Answer) and not answer.note and "model" not in vars(lazy)
+    assert isinstance(answer, Answer) and not answer.note and not lazy.built
     assert answer.text == quoted.text and answer.citations == quoted.citations
 
 
@@ -535,3 +535,29 @@ def test_an_interactive_chat_loads_the_local_model_before_the_first_question(
         time.sleep(0.1)
     assert any(r.path == SMOLLM2 for r in loaded()), "the chat did not load the model"
     assert "Ask about your articles" in capsys.readouterr().out
+
+
+def test_a_model_asked_for_by_two_threads_is_built_once() -> None:
+    """The chat page warms the model in one thread while a question may ask for it in
+    another: the second waits for the first's build (a local model is assembled and
+    hash-checked once, not twice at the same time)."""
+    import threading
+    import time
+
+    from assistant.llm import build_local_model
+
+    builds: list[float] = []
+
+    def build() -> Any:
+        builds.append(time.monotonic())
+        time.sleep(0.3)
+        return build_local_model(str(SMOLLM2), cache=Path("/nowhere"))
+
+    lazy = LazyModel(build)
+    got: list[Any] = []
+    threads = [threading.Thread(target=lambda: got.append(lazy.model)) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(builds) == 1 and lazy.built and got[0] is got[1]
