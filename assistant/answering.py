@@ -187,6 +187,28 @@ def spoken(text: str) -> str:
     return text
 
 
+#: The word that opens reported speech after a verb of saying ("sagte, dass …").
+_THAT = frozenset({"dass", "daß", "that", "que", "qu"})
+
+
+def reported(text: str, speaker: str) -> str:
+    """What a sentence reports the speaker said, when it opens by naming them and a verb of
+    saying ("Fjodor Lukjanow, Chefredakteur …, sagte jedoch, dass man … erwarten sollte." →
+    "dass man … erwarten sollte."): the name is printed before it, and the frame (titles,
+    posts) is not what they said. Otherwise the sentence as it is."""
+    tokens = [(m.group(), m.start()) for m in re.finditer(r"\w+", text)]
+    for i, (word, _) in enumerate(tokens[:-3]):
+        if word.lower() not in SAYING:
+            continue
+        following = [w.lower() for w, _ in tokens[i + 1 : i + 3]]
+        that = next((i + 1 + k for k, w in enumerate(following) if w in _THAT), None)
+        named = person_key(speaker) in {person_key(w) for w, _ in tokens[:i]}
+        if that is not None and named and len(tokens) - that > 3:
+            return text[tokens[that][1] :]
+        return text
+    return text
+
+
 def plain_words(text: str) -> str:
     """A text's words only, to tell whether one text holds another's sentence."""
     return " ".join(words(text))

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import CORPUS, XQUAD
 
-from assistant.answering import balanced, restates, spoken
+from assistant.answering import balanced, reported, restates, spoken
 from assistant.attribution import person_key, quotations, speakers
 from assistant.chunking import split_sentences
 from assistant.config import Settings
@@ -86,6 +86,39 @@ def test_experts_are_named_in_the_answer_with_their_points(library: Assistant) -
     mikhailichenko = next(line for line in answer.text.splitlines() if line.startswith("Mik"))
     assert "Staatsbank wird" in mikhailichenko or "werden viel in Kasachstan" in mikhailichenko
     assert "Experten sagten, was sie" not in answer.text
+
+
+@pytest.mark.parametrize(
+    ("sentence", "speaker", "said"),
+    [
+        (
+            "Fjodor Lukjanow, Chefredakteur der Zeitschrift „Russland“ im Magazin „Global "
+            "Affairs“, sagte jedoch, dass man keine bahnbrechenden Entscheidungen erwarten sollte.",
+            "Lukjanow",
+            "dass man keine bahnbrechenden Entscheidungen erwarten sollte.",
+        ),
+        (
+            "Lukyanov said that the talks would last two days.",
+            "Lukyanov",
+            "that the talks would last two days.",
+        ),
+        (
+            "Selon Lukyanov, il a dit que les pourparlers dureront.",
+            "Lukyanov",
+            "que les pourparlers dureront.",
+        ),
+        # the speaker is not named in the frame: someone else may be speaking
+        ("Der Leiter des Rates betonte, dass Tatarstan fremd sei.", "Lepsibaev", None),
+        ("Experten sagten, was sie von dieser Reise erwarten können.", "Lukjanow", None),
+        ("Lukyanov said that.", "Lukyanov", None),  # nothing reported after the frame
+    ],
+)
+def test_a_translated_view_is_what_the_speaker_said(
+    sentence: str, speaker: str, said: str | None
+) -> None:
+    """The frame that names the speaker and their post is not translated: the answer's line
+    prints the name, then what they said."""
+    assert reported(sentence, speaker) == (said or sentence)
 
 
 @pytest.mark.parametrize(
