@@ -246,6 +246,14 @@ class Settings(BaseSettings):
         "translated by the model into the question's language and checked against its quote) "
         "or write (the model writes its own answer from the best sentences).",
     )
+    llm_check: float = Field(
+        0.4,
+        ge=0.0,
+        le=1.0,
+        description="The local answerer (translate) asks its model whether the quoted "
+        "sentences answer the question before translating them, and abstains when the odds "
+        "of yes against no are below this (0..1; 0: not asked).",
+    )
     llm_sha256: str | None = Field(
         None,
         description="Expected SHA-256 of the .gguf named by ASSISTANT_LLM_MODEL (local); the "

@@ -320,6 +320,7 @@ def build_llm(
         repair=settings.answerer == "local",
         translate=settings.answerer == "local" and settings.llm_style == "translate",
         lexicon=build_lexicon(settings),
+        check=settings.llm_check if settings.answerer == "local" else 0.0,
     )
     if settings.answerer == "local":  # on a laptop CPU a rewrite would cost seconds per turn
         return answerer, KeywordCondenser()

@@ -25,8 +25,10 @@ and its attribution by name.
 from __future__ import annotations
 
 import logging
+import math
 import re
 import threading
+import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -101,21 +103,51 @@ def translation_messages(sentence: str, language: str | None) -> list[BaseMessag
     ]
 
 
+def check_messages(question: str, quotes: Sequence[str], language: str | None) -> list[BaseMessage]:
+    """The messages asking whether the quotes answer the question (quotes and question as
+    data), under the translation's system message (one prefix for the model to read)."""
+    from langchain_core.messages import HumanMessage, SystemMessage
+
+    system = prompts.TRANSLATE_SYSTEM.format(language=prompts.language_name(language))
+    sentences = "\n".join(f"[{n}] {prompts.question_text(q)}" for n, q in enumerate(quotes, 1))
+    user = prompts.CHECK_USER.format(sentences=sentences, question=prompts.question_text(question))
+    return [SystemMessage(system), HumanMessage(user)]
+
+
+def yes_share(reply: BaseMessage) -> float | None:
+    """The odds of yes against no in the reply's first token (its ``logprobs``, as llama.cpp
+    and OpenAI-compatible servers give them); None when the reply has none."""
+    logprobs = (reply.response_metadata.get("logprobs") or {}).get("content") or []
+    if not logprobs:
+        return None
+    said = {"yes": 0.0, "no": 0.0}
+    for option in logprobs[0].get("top_logprobs") or [logprobs[0]]:
+        word = str(option.get("token", "")).strip().lower()
+        if word in said:
+            said[word] += math.exp(float(option["logprob"]))
+    total = said["yes"] + said["no"]
+    return said["yes"] / total if total else None
+
+
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 #: A thousands separator followed by a space, as a small model writes "1, 345, 596".
 _SPACED_THOUSANDS = re.compile(r"(?<=\d)([.,])\s(?=\d{3}\b)")
 _TAGS = re.compile(r"</?\s*passage[^>]*>", re.IGNORECASE)
 #: A small model's announcement before its translation ("Here is the English translation:").
+#: Or a short clause naming the translation before a quoted one ("In this case, the
+#: translation would be: "…").
 _ANNOUNCED = re.compile(
-    r"^(?:here(?: is|'s)\s+)?(?:(?:the|a)\s+)?(?:\w+\s+)?translation"
-    r"(?:\s+(?:in|into)\s+\w+)?\s*:\s*",
+    r"^(?:(?:here(?: is|'s)\s+)?(?:(?:the|a)\s+)?(?:\w+\s+)?translation"
+    r"(?:\s+(?:in|into)\s+\w+)?\s*:\s*"
+    r"|[^:\"“„]{0,40}\btranslation\b[^:\"“„]{0,30}:\s*(?=[\"“„]))",
     re.IGNORECASE,
 )
 
 
 def digits(text: str) -> list[str]:
-    """The numbers a text writes in digits, separators removed ("1.500", "1, 500" → "1500")."""
-    text = _SPACED_THOUSANDS.sub(r"\1", text)
+    """The numbers a text writes in digits, separators removed ("1.500", "1, 500" → "1500"),
+    in their compatibility form: "km²" writes the 2 of "km2", "5½" the 5, 1 and 2 of "51/2"."""
+    text = _SPACED_THOUSANDS.sub(r"\1", unicodedata.normalize("NFKC", text))
     return [re.sub(r"[.,]", "", n) for n in _NUMBER.findall(text)]
 
 
@@ -130,14 +162,15 @@ def keeps_numbers(translation: str, quote: str, language: str | None = None) -> 
 
 def carried(translation: str, quote: str, language: str | None, lexicon: Lexicon) -> float | None:
     """The share of the translation's content words that the quote (in ``language``)
-    holds, spelled alike or as one of the dictionary's translations; None when the
-    dictionary does not translate the translation's language into the quote's."""
+    holds, spelled alike, as one of the dictionary's translations or as a part of a
+    compound ("plague outbreak" in „Pestausbruch“); None when the dictionary does not
+    translate the translation's language into the quote's."""
     words = content_words(translation)
     found = translations(translation, words, lexicon, {language})
     if not found:
         return None
     groups = [[fold(f) for f in g] for g in word_groups(words, found)]
-    return float(coverage(groups, [quote], True)[0])
+    return float(coverage(groups, [quote], True, parts=True)[0])
 
 
 def cleaned(translation: str) -> str:
@@ -209,6 +242,7 @@ class LLMAnswerer:
         repair: bool = False,
         translate: bool = False,
         lexicon: Lexicon | None = None,
+        check: float = 0.0,
     ) -> None:
         self._model = model if isinstance(model, LazyModel) else LazyModel(lambda: model)
         self.scorer = scorer
@@ -220,6 +254,9 @@ class LLMAnswerer:
         self.repair = repair
         self.translate = translate
         self.lexicon = lexicon
+        #: Before translating, the model is asked whether the quotes answer the question;
+        #: below this share of yes (against no) the answer abstains (0: not asked).
+        self.check = check
         #: Answers asked for again in the question's language (benchmarks count them).
         self.repairs = 0
 
@@ -305,6 +342,16 @@ class LLMAnswerer:
         attributed = any(c.speaker for c in quoted.citations)
         translated: dict[int, str] = {}
         try:
+            if self.check and self._declines(question, quoted, asked):
+                yield replace(
+                    quoted,
+                    text=prompts.ABSTAIN,
+                    citations=(),
+                    abstained=True,
+                    passages=tuple(passages),
+                    note=prompts.CHECKED_NOTE,
+                )
+                return
             for c in quoted.citations:
                 if c.n > 1:
                     yield "\n" if attributed else " "
@@ -331,6 +378,16 @@ class LLMAnswerer:
             )
             return
         yield self._checked(quoted, translated, asked, passages)
+
+    def _declines(self, question: str, quoted: Answer, asked: str | None) -> bool:
+        """Whether the model finds that the quotes do not answer the question (its share
+        of yes under ``check``; a reply without odds declines nothing)."""
+        messages = check_messages(question, [c.quote for c in quoted.citations], asked)
+        reply = self._model.model.bind(logprobs=True, top_logprobs=10, max_tokens=1).invoke(
+            messages
+        )
+        share = yes_share(reply)
+        return share is not None and share < self.check
 
     def _checked(
         self,

@@ -279,6 +279,26 @@ class LocalServer:
         finally:
             stop.set()
 
+    def complete(self, request: dict[str, Any], timeout: float) -> dict[str, Any]:
+        """The whole reply at once (with what it asks for: ``logprobs``); TimeoutError past
+        ``timeout`` seconds (the request then runs to its end, as it is one or two tokens)."""
+        items: queue.Queue[Any] = queue.Queue()
+
+        def work() -> None:
+            try:
+                with self._lock:
+                    items.put(self._server.handle_chat_completions(request | {"stream": False}))
+            except (RuntimeError, ValueError) as exc:  # a crash here must reach the reader
+                items.put(exc)
+
+        threading.Thread(target=work, name="llama.cpp", daemon=True).start()
+        item = _next(items, time.monotonic() + timeout, timeout)
+        reply = json.loads(item) if isinstance(item, str) else item
+        _delta({"choices": [{}]} | reply)  # an error reply raises
+        if "timings" in reply:
+            self.timings = Timings.of(reply["timings"])
+        return dict(reply)
+
 
 def _next(items: queue.Queue[Any], deadline: float, timeout: float) -> Any:
     try:
@@ -350,5 +370,19 @@ class ChatLlamaCpp(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
+        if kwargs.get("logprobs"):  # as ChatOpenAI: .bind(logprobs=True, top_logprobs=n)
+            request = self._request(messages) | {
+                "logprobs": True,
+                "top_logprobs": kwargs.get("top_logprobs") or 1,
+            }
+            if "max_tokens" in kwargs:
+                request["max_tokens"] = kwargs["max_tokens"]
+            reply = load_server(self.runtime).complete(request, self.timeout)
+            choice = (reply.get("choices") or [{}])[0]
+            message = AIMessage(
+                content=str((choice.get("message") or {}).get("content") or ""),
+                response_metadata={"logprobs": choice.get("logprobs")},
+            )
+            return ChatResult(generations=[ChatGeneration(message=message)])
         text = "".join(c.text for c in self._stream(messages, stop, run_manager))
         return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])

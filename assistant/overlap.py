@@ -110,10 +110,11 @@ def coverage(
     texts: Sequence[str],
     sounds: bool = False,
     spelled_only: bool = False,
+    parts: bool = False,
 ) -> np.ndarray:
     """How much of the question each text holds (0..1): for each of the question's words
     (a group: the word and its translations), the best match of any of its forms; then the
-    mean over the words.
+    mean over the words (``parts``: a form that is a part of a compound matches it).
 
     A word counts once however many translations it has (a mean over every form would let
     a word with eight translations outweigh a name). With ``spelled_only`` (a question in
@@ -123,7 +124,7 @@ def coverage(
     table = np.zeros((len(texts), len(groups)))
     forms = list(dict.fromkeys(f for g in groups for f in g))
     for i, text in enumerate(texts):
-        best = dict(zip(forms, word_matches(forms, text, sounds), strict=True))
+        best = dict(zip(forms, word_matches(forms, text, sounds, parts), strict=True))
         table[i] = [max((best[f] for f in g), default=0.0) for g in groups]
     if spelled_only and table.any():
         table = table[:, table.max(axis=0) > 0]

@@ -88,6 +88,20 @@ TRANSLATE_USER = """\
 {sentence}
 </passage>"""
 
+#: Before the local answerer translates its quotes: do they answer the question? The system
+#: message is TRANSLATE_SYSTEM, so the model reads that prefix once for both requests; the
+#: first token's odds of yes against no decide (``LLMAnswerer.check``).
+CHECK_USER = """\
+<passage>
+{sentences}
+</passage>
+Question: {question}
+Do these sentences state the answer to the question? Reply yes or no."""
+
+#: Shown with an abstention when the local model found that the closest sentences do not
+#: answer the question.
+CHECKED_NOTE = "The closest sentences were checked by the local model: they do not answer this."
+
 #: Language codes (as ``loading.detect_language`` gives them) → the name a prompt uses.
 LANGUAGE_NAMES = {
     "en": "English", "de": "German", "fr": "French", "es": "Spanish", "it": "Italian",

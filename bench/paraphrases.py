@@ -1,13 +1,15 @@
 """The user's article, asked in four languages: corpus/questions.jsonl, split tune / held out.
 
-    .venv/bin/python bench/paraphrases.py [--split tune|held|all]
+    .venv/bin/python bench/paraphrases.py [--split tune|held|all] [--answerer local [--check T]]
 
 Indexes corpus/ alone, then again with other articles beside it (two German xquad-dev
 articles and one English one, when ../shared/data/xquad-dev is present), asks every question
 of the chosen split (ids ``para-tune-*`` / ``para-held-*``; the older ids count as tune) and
 prints, per index and split: answerable questions answered with a quote that holds the
 answer (a citation overlapping the reference passage, or quoting a reference answer), those
-whose first quote does, and unanswerable questions declined; then each miss.
+whose first quote does, and unanswerable questions declined; then each miss. With
+``--answerer local`` the local model answers (it checks that the quotes answer a question in
+another language than the article's before translating them: ``llm_check``).
 """
 
 from __future__ import annotations
@@ -92,8 +94,17 @@ def main() -> None:
     """Index, ask, print the table and the misses."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--split", choices=("tune", "held", "all"), default="all")
+    parser.add_argument(
+        "--answerer",
+        choices=("extractive", "local"),
+        default="extractive",
+        help="local: the local model translates the quotes, after checking that they answer",
+    )
+    parser.add_argument("--check", type=float, help="local: ASSISTANT_LLM_CHECK for this run")
     args = parser.parse_args()
-    settings = Settings()
+    settings = Settings(answerer=args.answerer)
+    if args.check is not None:
+        settings = settings.model_copy(update={"llm_check": args.check})
     embedder = build_embedder(settings)
     questions = load_dataset(QUESTIONS)
     splits = ("tune", "held") if args.split == "all" else (args.split,)
@@ -110,7 +121,9 @@ def main() -> None:
                     cells, missed = measure(a, chosen)
                     rows.append(f"| {label} | {split} | {cells} |")
                     misses += [f"{label}, {split}:", *missed]
-    print(f"model: {settings.embedding_model}")
+    print(f"model: {settings.embedding_model}; answerer: {settings.answerer}")
+    if settings.answerer == "local":
+        print(f"check: {settings.llm_check}")
     print("| index | split | answered, a quote holds the answer | first quote holds it | "
           "unanswerable declined |")  # fmt: skip
     print("|---|---|---|---|---|")

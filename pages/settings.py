@@ -25,6 +25,7 @@ LABELS = {
     "abstain_threshold_crosslingual": "Abstention threshold (question in another language)",
     "llm_model": "LLM model",
     "llm_style": "Local answerer: translate the quotes, or write an answer",
+    "llm_check": "Local answerer: least odds that the quotes answer (0: not checked)",
     "llm_base_url": "LLM server URL",
     "llm_temperature": "LLM temperature",
     "llm_timeout": "LLM timeout (seconds)",

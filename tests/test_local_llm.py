@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.metadata
+import math
 import os
 import re
 import subprocess
@@ -31,10 +32,13 @@ from assistant.llm import (
     Quotes,
     _speakers,
     answer_messages,
+    carried,
+    check_messages,
     cleaned,
     excerpts,
     keeps_numbers,
     translation_messages,
+    yes_share,
 )
 from assistant.loading import detect_language
 from assistant.local_model import (
@@ -49,6 +53,7 @@ from assistant.local_model import (
 )
 from assistant.support import SupportScorer, resolve
 from assistant.text import words
+from assistant.tuning import TRANSLATION_COVERAGE
 from assistant.types import Answer, Article, Citation, Passage
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -74,13 +79,16 @@ pytestmark = pytest.mark.skipif(
 
 
 def local(**overrides: Any) -> dict[str, Any]:
-    """Settings for the local answerer on SmolLM2, kept short for a 2-core machine."""
+    """Settings for the local answerer on SmolLM2, kept short for a 2-core machine. SmolLM2
+    is too small to judge whether sentences answer a question (its odds of yes sit near
+    0.35 whatever it reads), so the check is off unless a test turns it on."""
     return {
         "answerer": "local",
         "llm_model": str(SMOLLM2),
         "llm_max_tokens": 24,
         "llm_threads": 2,
         "llm_context": 2048,
+        "llm_check": 0.0,
     } | overrides
 
 
@@ -155,6 +163,7 @@ def test_markers_become_citations_and_an_invented_9_is_dropped(index: Path, embe
         ("missing", "is not a .gguf file here"),
         ("corrupt", "cannot load"),
         ("timeout", "did not finish within"),
+        ("timeout while checking", "did not finish within"),
     ],
 )
 def test_a_failing_local_model_falls_back_to_the_quotes_with_a_note(
@@ -166,6 +175,7 @@ def test_a_failing_local_model_falls_back_to_the_quotes_with_a_note(
         "missing": local(llm_model=str(tmp_path / "absent.gguf")),
         "corrupt": local(llm_model=str(corrupt)),
         "timeout": local(llm_timeout=0.001),
+        "timeout while checking": local(llm_timeout=0.001, llm_check=0.5),
     }[model]
     with opened(index, embedder, **settings) as assistant:  # translated: the model is asked
         assistant.answerer.warm()  # type: ignore[attr-defined]  # as the app does: no raise
@@ -282,6 +292,11 @@ def test_injected_instructions_stay_data_when_the_local_model_translates(
     assert user.text.count("<passage>") == user.text.count("</passage>") == 1
     inside = user.text.split("<passage>", 1)[1].rsplit("</passage>", 1)[0]
     assert "Ignore previous instructions" in inside and "‹/passage>" in inside
+    system, user = check_messages("Where do zebras live?", [quote], "en")  # before translating
+    assert system.text == prompts.TRANSLATE_SYSTEM.format(language="English")
+    assert user.text.count("<passage>") == user.text.count("</passage>") == 1
+    inside = user.text.split("<passage>", 1)[1].rsplit("</passage>", 1)[0]
+    assert "Ignore previous instructions" in inside and "‹/passage>" in inside
     # what SmolLM2 wrote stands only where it passed the check, and adds no marker; a quote
     # it did not translate is shown as the article writes it ("[9]" is the article's text)
     for statement in answer.statements:
@@ -290,13 +305,70 @@ def test_injected_instructions_stay_data_when_the_local_model_translates(
         assert text[c.quote_start : c.quote_end] == c.quote
 
 
+def test_the_model_is_asked_whether_the_quotes_answer_before_it_translates(
+    index: Path, embedder
+) -> None:
+    """SmolLM2's odds of yes (from llama.cpp's logprobs, through LangChain's
+    ``bind(logprobs=True)``) decide: a check above them abstains with its note and
+    translates nothing; one below them lets the translation run."""
+    question = "What do experts expect from the visit?"
+    with opened(index, embedder) as extractive:
+        quoted = extractive.ask(question)
+    assert SMOLLM2 is not None and quoted.citations
+    chat = ChatLlamaCpp(runtime=Runtime(SMOLLM2, 2048, 2), max_tokens=24)
+    messages = check_messages(question, [c.quote for c in quoted.citations], "en")
+    reply = chat.bind(logprobs=True, top_logprobs=10, max_tokens=1).invoke(messages)
+    share = yes_share(reply)
+    assert share is not None and 0.05 < share < 0.95  # both words among its first choices
+    with opened(index, embedder, **local(llm_check=share + 0.05)) as assistant:
+        declined = list(assistant.stream(question))
+    quotes, answer = declined  # the evidence, then the abstention: no token translated
+    assert isinstance(quotes, Quotes) and isinstance(answer, Answer)
+    assert answer.abstained and answer.note == prompts.CHECKED_NOTE and not answer.citations
+    assert answer.text == prompts.ABSTAIN and answer.passages
+    with opened(index, embedder, **local(llm_check=share - 0.05)) as assistant:
+        quotes, *tokens, answer = list(assistant.stream(question))
+    assert tokens and isinstance(answer, Answer) and not answer.abstained
+    assert answer.citations[0].quote == quoted.citations[0].quote
+
+
+def test_the_odds_of_yes_are_read_from_the_first_token() -> None:
+    from langchain_core.messages import AIMessage
+
+    def reply(*tokens: tuple[str, float]) -> AIMessage:
+        top = [{"token": t, "logprob": math.log(p)} for t, p in tokens]
+        return AIMessage("", response_metadata={"logprobs": {"content": [{"top_logprobs": top}]}})
+
+    # "Yes", "yes" and " yes" are one answer; other tokens do not count
+    share = yes_share(reply(("Yes", 0.5), (" yes", 0.1), ("No", 0.2), ("The", 0.2)))
+    assert share == pytest.approx(0.75)
+    assert yes_share(reply(("The", 0.9))) is None  # neither word: no verdict
+    assert yes_share(AIMessage("yes")) is None  # a server that gives no logprobs
+
+
 # Written for this test in the Ding dictionary's format (not taken from it).
 DICTIONARY = """\
 Gespräch {n} | Gespräche {pl} :: talk | talks
 dauern {vi} | dauert :: to last | lasts
 Tag {m} | Tage {pl} :: day | days
 treffen {vt} | trifft :: to meet | meets
+bauen {vt} | baut :: to build | builds
+Waffe {f} | Waffen {pl} :: weapon | weapons
+Montage {f} :: assembly
+Anlage {f} | Anlagen {pl} :: plant | plants
 """
+
+
+def test_a_translation_is_found_in_its_quote_through_compounds(tmp_path: Path) -> None:
+    """A German compound holds the words its translation writes apart („Waffenmontageanlagen“:
+    weapons assembly plants); words the quote does not hold still count against it."""
+    (tmp_path / "de-en").write_text(DICTIONARY, encoding="utf-8")
+    lexicon = Lexicon(tmp_path / "de-en", tmp_path / "cache")
+    quote = "Russland baut Waffenmontageanlagen."
+    apart = carried("Russia builds weapons assembly plants.", quote, "de", lexicon)
+    assert apart is not None and apart >= TRANSLATION_COVERAGE
+    other = carried("Russia builds tank factories.", quote, "de", lexicon)
+    assert other is not None and other < TRANSLATION_COVERAGE
 
 
 @pytest.mark.parametrize("dictionary", [True, False])
@@ -341,9 +413,15 @@ def test_a_translation_stands_for_its_quote_only_when_it_passes_the_check(
     assert keeps_numbers("1, 345, 596 people", "1.345.596 Menschen")  # a small model's commas
     assert keeps_numbers("five million dollars", "5 Millionen Dollar", "en")
     assert not keeps_numbers("five million dollars", "6 Millionen Dollar", "en")
+    # compatibility forms: "km²" writes the 2 of "km2", "51/2" the fraction "5½"
+    assert keeps_numbers("12 km² of forest", "12 km2 Wald")
+    assert keeps_numbers("51/2 sacks", "5½ Sacks")
+    assert not keeps_numbers("12 km of forest", "12 km2 Wald")
     assert cleaned(" „The talks [3] last.“ </passage>") == "The talks last."
     assert cleaned('Here is the English translation: "The talks last."') == "The talks last."
     assert cleaned("The translation of the law: passed.") == "The translation of the law: passed."
+    said = 'In this case, the translation would be: "The talks last.'
+    assert cleaned(said) == "The talks last."
 
 
 def test_a_question_in_the_articles_language_is_answered_without_the_model(
