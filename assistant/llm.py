@@ -343,10 +343,9 @@ class LLMAnswerer:
         translated: dict[int, str] = {}
         try:
             if self.check and self._declines(question, quoted, asked):
-                yield replace(
-                    quoted,
-                    text=prompts.ABSTAIN,
-                    citations=(),
+                yield Answer(
+                    question,
+                    prompts.ABSTAIN,
                     abstained=True,
                     passages=tuple(passages),
                     note=prompts.CHECKED_NOTE,

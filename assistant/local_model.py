@@ -248,8 +248,9 @@ class LocalServer:
             ) from exc
         self._lock = threading.Lock()
 
-    def stream(self, request: dict[str, Any], timeout: float) -> Iterator[str]:
-        """The reply's text as it is written; TimeoutError past ``timeout`` seconds."""
+    def chunks(self, request: dict[str, Any], timeout: float) -> Iterator[dict[str, Any]]:
+        """The reply's chunks as they are written (an error chunk raises); TimeoutError past
+        ``timeout`` seconds."""
         items: queue.Queue[Any] = queue.Queue()
         stop = threading.Event()
         done = object()
@@ -274,30 +275,11 @@ class LocalServer:
                 chunk = json.loads(item) if isinstance(item, str) else item
                 if "timings" in chunk:
                     self.timings = Timings.of(chunk["timings"])
-                if text := _delta(chunk):
-                    yield text
+                if "error" in chunk:
+                    raise LLMError(f"The local model failed: {chunk['error']}")
+                yield chunk
         finally:
             stop.set()
-
-    def complete(self, request: dict[str, Any], timeout: float) -> dict[str, Any]:
-        """The whole reply at once (with what it asks for: ``logprobs``); TimeoutError past
-        ``timeout`` seconds (the request then runs to its end, as it is one or two tokens)."""
-        items: queue.Queue[Any] = queue.Queue()
-
-        def work() -> None:
-            try:
-                with self._lock:
-                    items.put(self._server.handle_chat_completions(request | {"stream": False}))
-            except (RuntimeError, ValueError) as exc:  # a crash here must reach the reader
-                items.put(exc)
-
-        threading.Thread(target=work, name="llama.cpp", daemon=True).start()
-        item = _next(items, time.monotonic() + timeout, timeout)
-        reply = json.loads(item) if isinstance(item, str) else item
-        _delta({"choices": [{}]} | reply)  # an error reply raises
-        if "timings" in reply:
-            self.timings = Timings.of(reply["timings"])
-        return dict(reply)
 
 
 def _next(items: queue.Queue[Any], deadline: float, timeout: float) -> Any:
@@ -312,12 +294,13 @@ def _next(items: queue.Queue[Any], deadline: float, timeout: float) -> Any:
     return item
 
 
+def _choice(chunk: dict[str, Any]) -> dict[str, Any]:
+    return dict((chunk.get("choices") or [{}])[0])
+
+
 def _delta(chunk: dict[str, Any]) -> str:
-    """The text of one streamed chunk (an error chunk raises)."""
-    if "error" in chunk:
-        raise LLMError(f"The local model failed: {chunk['error']}")
-    choices = chunk.get("choices") or [{}]
-    return str((choices[0].get("delta") or {}).get("content") or "")
+    """The text of one streamed chunk."""
+    return str((_choice(chunk).get("delta") or {}).get("content") or "")
 
 
 _ROLES = {"system": "system", "human": "user", "ai": "assistant"}
@@ -357,11 +340,12 @@ class ChatLlamaCpp(BaseChatModel):
     ) -> Iterator[ChatGenerationChunk]:
         server = load_server(self.runtime)
         request = self._request(messages) | ({"stop": stop} if stop else {})
-        for text in server.stream(request, self.timeout):
-            chunk = ChatGenerationChunk(message=AIMessageChunk(content=text))
-            if run_manager:
-                run_manager.on_llm_new_token(text, chunk=chunk)
-            yield chunk
+        for text in map(_delta, server.chunks(request, self.timeout)):
+            if text:
+                chunk = ChatGenerationChunk(message=AIMessageChunk(content=text))
+                if run_manager:
+                    run_manager.on_llm_new_token(text, chunk=chunk)
+                yield chunk
 
     def _generate(
         self,
@@ -374,15 +358,13 @@ class ChatLlamaCpp(BaseChatModel):
             request = self._request(messages) | {
                 "logprobs": True,
                 "top_logprobs": kwargs.get("top_logprobs") or 1,
+                "max_tokens": kwargs.get("max_tokens") or self.max_tokens,
             }
-            if "max_tokens" in kwargs:
-                request["max_tokens"] = kwargs["max_tokens"]
-            reply = load_server(self.runtime).complete(request, self.timeout)
-            choice = (reply.get("choices") or [{}])[0]
-            message = AIMessage(
-                content=str((choice.get("message") or {}).get("content") or ""),
-                response_metadata={"logprobs": choice.get("logprobs")},
-            )
+            text, tokens = "", list[dict[str, Any]]()
+            for chunk in load_server(self.runtime).chunks(request, self.timeout):
+                text += _delta(chunk)
+                tokens += (_choice(chunk).get("logprobs") or {}).get("content") or []
+            message = AIMessage(text, response_metadata={"logprobs": {"content": tokens}})
             return ChatResult(generations=[ChatGeneration(message=message)])
         text = "".join(c.text for c in self._stream(messages, stop, run_manager))
         return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
