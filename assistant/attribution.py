@@ -148,10 +148,25 @@ def speakers(text: str, sentences: Sequence[Span]) -> list[str | None]:
 @dataclass(frozen=True)
 class Speaker:
     """Who says a sentence, and whether the sentence itself says so ("X sagte, dass ...",
-    "so der Experte": reported) or only lies inside X's quotation."""
+    "so der Experte": reported) or only lies inside X's quotation; with the quotation
+    (numbered in the text read) it lies in, or that it introduces in the writer's words."""
 
     name: str
     reported: bool
+    #: The quotation the sentence lies in (its opening mark's sentence included).
+    quotation: int | None = None
+    #: The quotation opening in the next sentence, when this one outside quotations names its
+    #: speaker ("Lukjanow sagte jedoch, dass man … erwarten sollte." before „Die Beziehungen …").
+    introduces: int | None = None
+
+    def sums_up(self, other: Speaker) -> bool:
+        """Whether one of the two sentences (of one text) is the writer's summary of the
+        quotation the other lies in: the two make one point, as a lead-in restates its
+        quote („keine bahnbrechenden Entscheidungen“ … „keine Durchbrüche zu erwarten“)."""
+        return any(
+            a.introduces is not None and a.introduces == b.quotation
+            for a, b in ((self, other), (other, self))
+        )
 
 
 def attributions(text: str, sentences: Sequence[Span]) -> list[Speaker | None]:
@@ -168,11 +183,23 @@ def attributions(text: str, sentences: Sequence[Span]) -> list[Speaker | None]:
             resolved.append(last)
         else:
             resolved.append(last if mention.role else None)
+    within = [_quotation_at(quotes, s.start) for s in sentences]
     out: list[Speaker | None] = []
     for i, own in enumerate(resolved):
         quoted = own or _quoted_speaker(i, resolved, sentences, quotes)
-        out.append(Speaker(quoted, own is not None) if quoted else None)
+        if not quoted:
+            out.append(None)
+            continue
+        after = within[i + 1] if i + 1 < len(sentences) else None
+        opens = after is not None and quotes[after].start >= sentences[i + 1].start
+        introduces = after if own and within[i] is None and opens else None
+        out.append(Speaker(quoted, own is not None, within[i], introduces))
     return out
+
+
+def _quotation_at(quotes: Sequence[Quotation], offset: int) -> int | None:
+    """The number of the quotation that holds the offset, or None."""
+    return next((k for k, q in enumerate(quotes) if q.start <= offset < q.end), None)
 
 
 def _quoted_speaker(
