@@ -142,7 +142,11 @@ class Settings(BaseSettings):
         "answerer's default model (1.1 GB, assembled once).",
     )
     answer_sentences: int = Field(
-        3, ge=1, le=10, description="Most sentences in an extractive answer."
+        3,
+        ge=1,
+        le=10,
+        description="Most sentences in an extractive answer (a round of views: most persons, "
+        "each with up to two points).",
     )
     abstain_threshold: float = Field(
         ABSTAIN_THRESHOLD,

@@ -52,6 +52,11 @@ CONFIDENCE_LEXICAL_WEIGHT = 0.3
 ABSTAIN_THRESHOLD = 0.655
 #: Characters of a document either side of the candidate sentences read to find who speaks.
 CONTEXT_CHARS = 3000
+#: Most lines (points) one person gets in a round of views, so an answer holds at most
+#: twice ``answer_sentences`` lines: a bound, not a measured choice (each line costs the
+#: local model about 2 s to translate on 2 cores; a second point is quoted only when it
+#: answers the question too and repeats nothing already quoted).
+POINTS_PER_PERSON = 2
 
 # -- the local answerer's evidence (docs/llm.md) -------------------------------------------
 

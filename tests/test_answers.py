@@ -9,7 +9,7 @@ import pytest
 from conftest import CORPUS, XQUAD
 
 from assistant.answering import balanced, reported, restates, spoken
-from assistant.attribution import person_key, quotations, speakers
+from assistant.attribution import Speaker, attributions, person_key, quotations, speakers
 from assistant.chunking import split_sentences
 from assistant.config import Settings
 from assistant.conversation import Conversation
@@ -70,21 +70,38 @@ def check_citations(answer: Answer) -> None:
     assert len({c.quote for c in answer.citations}) == len(answer.citations)
 
 
+def lines_by_person(answer: Answer) -> dict[str, list[str]]:
+    """Each person's lines of a round of views, in order, after checking that they stand
+    together (one person's lines are not interleaved with another's)."""
+    names = [line.split(":", 1)[0] for line in answer.text.splitlines()]
+    runs = [name for k, name in enumerate(names) if k == 0 or names[k - 1] != name]
+    assert len(runs) == len(set(runs)), answer.text  # each person once, lines adjacent
+    out: dict[str, list[str]] = {}
+    for name, line in zip(names, answer.text.splitlines(), strict=True):
+        out.setdefault(name, []).append(line)
+    return out
+
+
 def test_experts_are_named_in_the_answer_with_their_points(library: Assistant) -> None:
     answer = library.ask(SHOWCASE)
     check_citations(answer)
-    named = {line.split(":", 1)[0] for line in answer.text.splitlines()}
-    assert set(EXPERTS) <= named, answer.text
+    lines = lines_by_person(answer)
+    assert set(EXPERTS) <= set(lines), answer.text
+    assert all(len(mine) <= 2 for mine in lines.values()), answer.text  # the bound
     # who says each quote is data of its citation too (an LLM writing from the quotes reads it)
     assert set(EXPERTS) <= {c.speaker for c in answer.citations}
     for c in answer.citations:  # each quote appears, balanced, in the text the reader reads
         assert balanced(spoken(c.quote)).strip('„“" ') in answer.text
-    assert "keine bahnbrechenden" in answer.text or "keine Durchbrüche" in answer.text  # his point
-    lepsibaev = next(line for line in answer.text.splitlines() if line.startswith("Lepsibaev:"))
-    assert "Erwartungen für Kernkraftwerke und Energiefragen" in lepsibaev  # and his
+    # Lukjanow's point once: his quote's „keine Durchbrüche zu erwarten“ repeats the lead-in
+    # that sums it up („keine bahnbrechenden Entscheidungen“), so it is not a second line
+    assert lines["Lukjanow"] == [next(x for x in lines["Lukjanow"] if "keine bahnbrechenden" in x)]
+    assert "keine Durchbrüche" not in answer.text
+    # Lepsibaev's two points, main one first: energy, then the military-technical agreements
+    [energy, military] = lines["Lepsibaev"]
+    assert "Erwartungen für Kernkraftwerke und Energiefragen" in energy
+    assert "im militärisch-technischen Bereich einige Abkommen" in military
     # and Mikhailichenko's: what he says will be, not the sentence that introduces him
-    mikhailichenko = next(line for line in answer.text.splitlines() if line.startswith("Mik"))
-    assert "Staatsbank wird" in mikhailichenko or "werden viel in Kasachstan" in mikhailichenko
+    assert "werden viel in Kasachstan" in lines["Mikhailichenko"][0], answer.text
     assert "Experten sagten, was sie" not in answer.text
 
 
@@ -123,16 +140,23 @@ def test_a_translated_view_is_what_the_speaker_said(
 
 @pytest.mark.parametrize(
     "question",
-    ["Qu'attendent les experts de cette visite ?", "¿Qué esperan los expertos de la visita?"],
+    [
+        "Was erwarten Experten von dem Besuch?",  # the articles' language
+        "Qu'attendent les experts de cette visite ?",  # languages the dictionary does not
+        "¿Qué esperan los expertos de la visita?",  # translate
+    ],
 )
-def test_experts_points_in_languages_the_dictionary_does_not_translate(
-    library: Assistant, question: str
-) -> None:
+def test_experts_points_in_other_languages(library: Assistant, question: str) -> None:
     answer = library.ask(question)
-    lines = {line.split(":", 1)[0]: line for line in answer.text.splitlines() if ":" in line}
+    check_citations(answer)
+    lines = lines_by_person(answer)
     assert set(EXPERTS) <= set(lines), answer.text
-    assert "keine bahnbrechenden" in lines["Lukjanow"] or "keine Durchbrüche" in lines["Lukjanow"]
-    assert "Erwartungen für Kernkraftwerke" in lines["Lepsibaev"]
+    assert all(len(mine) <= 2 for mine in lines.values()), answer.text
+    [lukjanow] = lines["Lukjanow"]  # one point, not repeated
+    assert "keine bahnbrechenden" in lukjanow or "keine Durchbrüche" in lukjanow
+    [energy, military] = lines["Lepsibaev"]
+    assert "Erwartungen für Kernkraftwerke" in energy
+    assert "im militärisch-technischen Bereich" in military
 
 
 @pytest.mark.parametrize(
@@ -204,6 +228,27 @@ def test_sentences_of_the_article_are_attributed_to_their_speakers() -> None:
     assert said["Der Politologe erinnert daran, dass die "] == "Mikhailichenko"  # a role
     assert said["Experten sagten, was sie von dieser Reis"] is None
     assert said["Seit den Januar-Protesten in Kasachstan,"] is None
+
+
+def test_a_lead_in_and_the_quotation_it_sums_up_are_one_point() -> None:
+    """„Lukjanow … sagte jedoch, dass man … keine bahnbrechenden Entscheidungen erwarten
+    sollte.“ introduces his quotation, which closes with „Aber es sind keine Durchbrüche zu
+    erwarten“: one point. Two sentences of Lepsibaev's quotation are two points."""
+    spans = split_sentences(TEXT)
+    found = list(zip(spans, attributions(TEXT, spans), strict=True))
+
+    def said(opening: str) -> Speaker:
+        speaker = next(w for s, w in found if TEXT[s.start : s.end].startswith(opening))
+        assert speaker is not None, opening
+        return speaker
+
+    lead_in = said("Fjodor Lukjanow, Chefredakteur")
+    repeat = said("Aber es sind keine Durchbrüche")
+    energy = said("„Zunächst gibt es Erwartungen")
+    military = said("Offenbar sollen auch im militärisch")
+    assert lead_in.sums_up(repeat) and repeat.sums_up(lead_in)
+    assert not energy.sums_up(military) and not military.sums_up(energy)
+    assert not lead_in.sums_up(energy)  # another person's quotation
 
 
 @pytest.mark.parametrize(
