@@ -251,6 +251,7 @@ def build_answerer(
         evidence = copy.copy(extractive)
         evidence.max_sentences, evidence.keep_ratio = EVIDENCE_SENTENCES, EVIDENCE_KEEP_RATIO
         evidence.best_first = True
+        evidence.points_per_person = 1  # prompts.EVIDENCE_VIEWS: one sentence per person
     return build_llm(settings, embedder, fallback=extractive, evidence=evidence)
 
 
