@@ -255,8 +255,9 @@ class Settings(BaseSettings):
         ge=0.0,
         le=1.0,
         description="The local answerer (translate) asks its model whether the quoted "
-        "sentences answer the question before translating them, and abstains when the odds "
-        "of yes against no are below this (0..1; 0: not asked).",
+        "sentences answer the question (before translating them, if they are in another "
+        "language), and abstains when the odds of yes against no are below this (0..1; 0: "
+        "not asked).",
     )
     llm_sha256: str | None = Field(
         None,

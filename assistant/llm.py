@@ -19,7 +19,9 @@ it, one sentence per request, and each translation is checked against its quote 
 number kept, the question's language, half of its words in the quote through the dictionary)
 before it stands for the quote in the answer; a quote whose translation fails the check is
 shown as it is. The answer keeps the extractive answer's citations (verbatim, with offsets)
-and its attribution by name.
+and its attribution by name. With ``check``, the model is first asked whether the quotes
+answer the question (in any language, translated or not), and the answer abstains when its
+odds of yes are below ``check``.
 """
 
 from __future__ import annotations
@@ -331,14 +333,12 @@ class LLMAnswerer:
     ) -> Iterator[Event]:
         """The quoted answer with each quote in another language than the question's
         translated (streamed line by line); a translation that fails its check leaves the
-        quote as it was. No quote to translate: the quoted answer itself."""
+        quote as it was. No quote to translate: the quoted answer itself. Either way, with
+        ``check``, only once the model finds that the quotes answer the question."""
         asked = question_language(question)
         foreign = {
             c.n for c in quoted.citations if asked and c.passage.language not in (None, asked)
         }
-        if not foreign:
-            yield replace(quoted, passages=tuple(passages))
-            return
         attributed = any(c.speaker for c in quoted.citations)
         translated: dict[int, str] = {}
         try:
@@ -350,6 +350,9 @@ class LLMAnswerer:
                     passages=tuple(passages),
                     note=prompts.CHECKED_NOTE,
                 )
+                return
+            if not foreign:  # checked, and nothing to translate: the quotes answer
+                yield replace(quoted, passages=tuple(passages))
                 return
             for c in quoted.citations:
                 if c.n > 1:

@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/quality.py [--every N] [--model NAME] [--half even|odd]
     ASSISTANT_LEXICON=/nonexistent .venv/bin/python bench/quality.py   # without the lexicon
+    PYTHONPATH=. .venv/bin/python bench/quality.py --abstention-only --answerer local --language de
 
 Both are built in this run on the same German articles with the same embedding model (the
 default, or ``--model``). The tutorial pipeline is RecursiveCharacterTextSplitter(1000, 200)
@@ -9,7 +10,11 @@ default, or ``--model``). The tutorial pipeline is RecursiveCharacterTextSplitte
 hit@Nc and MRR@10 per question language; the extractive answer (at most 2 sentences) holding
 the gold answer (the tutorial's column: the single sentence of its top 3 passages most
 similar to the question); abstention with half of the articles indexed (questions about
-them answered, about the rest abstained), once with each half.
+them answered, about the rest abstained), once with each half. With ``--answerer local`` the
+abstention cells are the local answerer's (its model checks that the quotes answer, before it
+translates them; read up to its first translated word, where it has decided), the other
+rows stay extractive; ``--abstention-only`` prints those cells alone (``--language``: for
+the German or the English questions only).
 """
 
 from __future__ import annotations
@@ -30,9 +35,10 @@ from assistant.config import Settings
 from assistant.embedding import Embedder
 from assistant.evaluation import GoldQuestion, hit_rates, mrr_at
 from assistant.factory import Assistant, build_assistant, build_embedder
-from assistant.types import Article
+from assistant.types import Answer, Article
 
 BUDGETS = (500, 1000, 2000)
+ABSTENTION = "abstention, even half indexed: answered / abstained | odd half indexed"
 Ranker = Callable[[str], list[str]]
 
 
@@ -71,9 +77,15 @@ class Remembering(Embeddings):
         return self._remember("query", texts, self.inner.encode_queries)
 
 
-def our_index(articles: Sequence[Article], directory: Path, embedder: Embedder):
-    """Our assistant over these articles, answers of at most 2 sentences."""
-    assistant = build_assistant(Settings(index=directory, answer_sentences=2), embedder)
+def our_index(
+    articles: Sequence[Article], directory: Path, embedder: Embedder, answerer: str = "extractive"
+):
+    """Our assistant over these articles: extractive answers of at most 2 sentences, or
+    another ``answerer`` with the default settings."""
+    settings = Settings(index=directory, answer_sentences=2, answerer="extractive")
+    if answerer != "extractive":
+        settings = Settings(index=directory, answerer=answerer)
+    assistant = build_assistant(settings, embedder)
     for article in articles:
         assistant.add_article(article)
     return assistant
@@ -136,20 +148,35 @@ def top_sentence_containment(
 
 
 def abstention(
-    articles: Sequence[Article], questions: Sequence[GoldQuestion], embedder, keep: int
+    articles: Sequence[Article],
+    questions: Sequence[GoldQuestion],
+    embedder,
+    keep: int,
+    answerer: str = "extractive",
 ) -> tuple[float, float]:
     """Index every other article (``keep``: 0 or 1); accuracy answered / abstained."""
     indexed = {a.title for a in articles[keep::2]}
     with tempfile.TemporaryDirectory() as tmp:
-        assistant = our_index(articles[keep::2], Path(tmp), embedder)
+        assistant = our_index(articles[keep::2], Path(tmp), embedder, answerer)
         answered, abstained = [], []
         for q in tqdm(questions, desc=f"abstention {keep}", leave=False):
-            did_abstain = assistant.ask(q.question).abstained
+            did_abstain = declines(assistant, q.question)
             (answered if q.title in indexed else abstained).append(
                 did_abstain != (q.title in indexed)
             )
         assistant.close()
     return float(np.mean(answered)), float(np.mean(abstained))
+
+
+def declines(assistant: Assistant, question: str) -> bool:
+    """Whether the assistant abstains: its answer's verdict, read from the stream up to the
+    first word a model writes (it has decided by then; the rest is not waited for)."""
+    for event in assistant.stream(question):
+        if isinstance(event, Answer):
+            return event.abstained
+        if isinstance(event, str):
+            return False
+    raise AssertionError("the stream ended without an answer")
 
 
 def main() -> None:
@@ -164,11 +191,30 @@ def main() -> None:
         help="questions 0, 2, 4, ... (the tuning half) or 1, 3, 5, ... (held out)",
     )
     parser.add_argument("--ours-only", action="store_true", help="skip the tutorial pipeline")
+    parser.add_argument(
+        "--answerer",
+        choices=("extractive", "local"),
+        default="extractive",
+        help="whose abstention is measured (the other rows are the extractive answerer's)",
+    )
+    parser.add_argument("--abstention-only", action="store_true", help="the abstention cells")
+    parser.add_argument("--language", choices=("de", "en"), help="one question language only")
     args = parser.parse_args()
     first = {"even": 0, "odd": 1, "all": 0}[args.half]
     step = 1 if args.half == "all" else 2
     articles = german_articles()
     embedder = Remembering(Settings(embedding_model=args.model) if args.model else Settings())
+    if args.abstention_only:
+        print(f"| questions ({args.half}, {args.answerer}) | {ABSTENTION} |\n|---|---|---|")
+        for language, questions in gold_questions().items():
+            if args.language and not language.startswith(args.language):
+                continue
+            questions = questions[first::step][:: args.every]
+            cells = [abstention(articles, questions, embedder, k, args.answerer) for k in (0, 1)]
+            print(
+                f"| {language} | " + " | ".join(f"{ok:.3f} / {no:.3f}" for ok, no in cells) + " |"
+            )
+        return
     retrieval, answers = [], []
     with tempfile.TemporaryDirectory() as tmp:
         ours = our_index(articles, Path(tmp) / "ours", embedder)
@@ -192,7 +238,9 @@ def main() -> None:
                 else top_sentence_containment(theirs, embedder, questions)
             )
             held = our_containment(ours, questions)
-            halves = [abstention(articles, questions, embedder, keep) for keep in (0, 1)]
+            halves = [
+                abstention(articles, questions, embedder, keep, args.answerer) for keep in (0, 1)
+            ]
             answers.append(
                 f"| {language} | {simple:.3f} | {held} | "
                 + " | ".join(f"{ok:.3f} / {no:.3f}" for ok, no in halves)
@@ -203,9 +251,8 @@ def main() -> None:
     print("|---|---|---|---|---|---|")
     print("\n".join(retrieval))
     print()
-    header = "abstention, even half indexed: answered / abstained | odd half indexed"
     answer = "our answer (all · even / odd questions)"
-    print(f"| questions | top sentence (tutorial) | {answer} | {header} |")
+    print(f"| questions | top sentence (tutorial) | {answer} | {ABSTENTION} ({args.answerer}) |")
     print("|---|---|---|---|---|")
     print("\n".join(answers))
 

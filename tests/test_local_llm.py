@@ -427,7 +427,8 @@ def test_a_translation_stands_for_its_quote_only_when_it_passes_the_check(
 def test_a_question_in_the_articles_language_is_answered_without_the_model(
     index: Path, embedder
 ) -> None:
-    """Nothing to translate: the quotes answer at once, and the model is never loaded."""
+    """Nothing to translate and no check: the quotes answer at once, and the model is never
+    loaded."""
     settings = local(llm_model="/nowhere/never-loaded.gguf")
     with opened(index, embedder, **settings) as assistant:
         *_, answer = assistant.stream("Wer ist Lukjanow?")
@@ -435,6 +436,29 @@ def test_a_question_in_the_articles_language_is_answered_without_the_model(
     with opened(index, embedder) as extractive:
         quoted = extractive.ask("Wer ist Lukjanow?")
     assert isinstance(answer, Answer) and not answer.note and not lazy.built
+    assert answer.text == quoted.text and answer.citations == quoted.citations
+
+
+def test_a_question_in_the_articles_language_is_checked_too(index: Path, embedder) -> None:
+    """With the check on, the quotes answering a German question from German articles stand
+    only if the model finds that they answer: above SmolLM2's odds the answer abstains with
+    the note, below them it is the quotes as they are, untranslated (no token written)."""
+    question = "Wer ist Lukjanow?"
+    with opened(index, embedder) as extractive:
+        quoted = extractive.ask(question)
+    assert SMOLLM2 is not None and quoted.citations
+    chat = ChatLlamaCpp(runtime=Runtime(SMOLLM2, 2048, 2), max_tokens=24)
+    messages = check_messages(question, [c.quote for c in quoted.citations], "de")
+    share = yes_share(chat.bind(logprobs=True, top_logprobs=10, max_tokens=1).invoke(messages))
+    assert share is not None and 0.05 < share < 0.95
+    with opened(index, embedder, **local(llm_check=share + 0.05)) as assistant:
+        quotes, answer = list(assistant.stream(question))
+    assert isinstance(quotes, Quotes) and isinstance(answer, Answer)
+    assert answer.abstained and answer.note == prompts.CHECKED_NOTE and not answer.citations
+    with opened(index, embedder, **local(llm_check=share - 0.05)) as assistant:
+        quotes, answer = list(assistant.stream(question))
+        assert assistant.answerer._model.built  # type: ignore[attr-defined]  # it was asked
+    assert isinstance(answer, Answer) and not answer.abstained and not answer.note
     assert answer.text == quoted.text and answer.citations == quoted.citations
 
 
