@@ -126,8 +126,8 @@ def escape_markdown(tokens: Iterable[str]) -> Iterator[str]:
 
 
 def show_evidence(quotes: Quotes) -> None:
-    """The sentences the model is writing from, shown while it writes."""
-    st.caption("Writing the answer from these sentences…")
+    """The sentences the model answers from, shown while it checks, translates or writes."""
+    st.caption("Answering from these sentences…")
     for c in quotes.citations:
         p = c.passage
         body = highlight_html(p.text, c.quote_start - p.start, c.quote_end - p.start)
