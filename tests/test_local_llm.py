@@ -305,6 +305,20 @@ def test_injected_instructions_stay_data_when_the_local_model_translates(
         assert text[c.quote_start : c.quote_end] == c.quote
 
 
+def quotes_and_odds(index: Path, embedder, question: str, language: str) -> tuple[Answer, float]:
+    """The extractive answer to ``question`` and SmolLM2's odds that its quotes answer it,
+    read as the answerer reads them (its first token's logprobs, through LangChain's
+    ``bind(logprobs=True)``)."""
+    with opened(index, embedder) as extractive:
+        quoted = extractive.ask(question)
+    assert SMOLLM2 is not None and quoted.citations
+    chat = ChatLlamaCpp(runtime=Runtime(SMOLLM2, 2048, 2), max_tokens=24)
+    messages = check_messages(question, [c.quote for c in quoted.citations], language)
+    share = yes_share(chat.bind(logprobs=True, top_logprobs=10, max_tokens=1).invoke(messages))
+    assert share is not None and 0.05 < share < 0.95  # both words among its first choices
+    return quoted, share
+
+
 def test_the_model_is_asked_whether_the_quotes_answer_before_it_translates(
     index: Path, embedder
 ) -> None:
@@ -312,14 +326,7 @@ def test_the_model_is_asked_whether_the_quotes_answer_before_it_translates(
     ``bind(logprobs=True)``) decide: a check above them abstains with its note and
     translates nothing; one below them lets the translation run."""
     question = "What do experts expect from the visit?"
-    with opened(index, embedder) as extractive:
-        quoted = extractive.ask(question)
-    assert SMOLLM2 is not None and quoted.citations
-    chat = ChatLlamaCpp(runtime=Runtime(SMOLLM2, 2048, 2), max_tokens=24)
-    messages = check_messages(question, [c.quote for c in quoted.citations], "en")
-    reply = chat.bind(logprobs=True, top_logprobs=10, max_tokens=1).invoke(messages)
-    share = yes_share(reply)
-    assert share is not None and 0.05 < share < 0.95  # both words among its first choices
+    quoted, share = quotes_and_odds(index, embedder, question, "en")
     with opened(index, embedder, **local(llm_check=share + 0.05)) as assistant:
         declined = list(assistant.stream(question))
     quotes, answer = declined  # the evidence, then the abstention: no token translated
@@ -444,13 +451,7 @@ def test_a_question_in_the_articles_language_is_checked_too(index: Path, embedde
     only if the model finds that they answer: above SmolLM2's odds the answer abstains with
     the note, below them it is the quotes as they are, untranslated (no token written)."""
     question = "Wer ist Lukjanow?"
-    with opened(index, embedder) as extractive:
-        quoted = extractive.ask(question)
-    assert SMOLLM2 is not None and quoted.citations
-    chat = ChatLlamaCpp(runtime=Runtime(SMOLLM2, 2048, 2), max_tokens=24)
-    messages = check_messages(question, [c.quote for c in quoted.citations], "de")
-    share = yes_share(chat.bind(logprobs=True, top_logprobs=10, max_tokens=1).invoke(messages))
-    assert share is not None and 0.05 < share < 0.95
+    quoted, share = quotes_and_odds(index, embedder, question, "de")
     with opened(index, embedder, **local(llm_check=share + 0.05)) as assistant:
         quotes, answer = list(assistant.stream(question))
     assert isinstance(quotes, Quotes) and isinstance(answer, Answer)
