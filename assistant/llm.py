@@ -256,8 +256,9 @@ class LLMAnswerer:
         self.repair = repair
         self.translate = translate
         self.lexicon = lexicon
-        #: Before translating, the model is asked whether the quotes answer the question;
-        #: below this share of yes (against no) the answer abstains (0: not asked).
+        #: Before the quotes stand (and are translated), the model is asked whether they
+        #: answer the question; below this share of yes (against no) the answer abstains (0:
+        #: not asked).
         self.check = check
         #: Answers asked for again in the question's language (benchmarks count them).
         self.repairs = 0

@@ -88,9 +88,10 @@ TRANSLATE_USER = """\
 {sentence}
 </passage>"""
 
-#: Before the local answerer translates its quotes: do they answer the question? The system
-#: message is TRANSLATE_SYSTEM, so the model reads that prefix once for both requests; the
-#: first token's odds of yes against no decide (``LLMAnswerer.check``).
+#: Before the local answerer's quotes stand (translated or not): do they answer the question?
+#: The system message is TRANSLATE_SYSTEM, so the model reads that prefix once for the check
+#: and the translations; the first token's odds of yes against no decide
+#: (``LLMAnswerer.check``).
 CHECK_USER = """\
 <passage>
 {sentences}
