@@ -14,7 +14,7 @@ from assistant.chunking import split_sentences
 from assistant.config import Settings
 from assistant.conversation import Conversation
 from assistant.evaluation import squad_articles
-from assistant.factory import Assistant, build_assistant
+from assistant.factory import Assistant, build_assistant, reconfigured
 from assistant.text import QUOTE_MARKS, content_words, fold
 from assistant.types import Answer
 
@@ -197,6 +197,20 @@ def test_french_and_spanish_questions_are_answered(
     answer = library.ask(question)
     check_citations(answer)
     assert any(expected in c.quote for c in answer.citations), answer.text
+
+
+@pytest.mark.parametrize(("same", "other"), [(1.0, 0.0), (0.0, 1.0)])
+def test_a_question_in_another_language_is_held_to_its_own_threshold(
+    library: Assistant, same: float, other: float
+) -> None:
+    """The German article: a German question meets the same-language threshold, an English
+    one the cross-language threshold (1.0: nothing passes; 0.0: the confidence passes)."""
+    settings = library.settings.model_copy(
+        update={"abstain_threshold": same, "abstain_threshold_crosslingual": other}
+    )
+    ask = reconfigured(library, settings).ask
+    assert ask("Wer leitet den eurasischen Expertenrat?").abstained == (same == 1.0)
+    assert ask("Who leads the Eurasian expert council?").abstained == (other == 1.0)
 
 
 def test_a_follow_up_does_not_repeat_the_previous_answer(library: Assistant) -> None:
