@@ -164,9 +164,11 @@ def balanced(text: str) -> str:
 
 def quoted(sentence: Sentence) -> tuple[str, int, int]:
     """The sentence's span without the quotation marks at its ends that pair with nothing in
-    it (a sentence that opens or closes a quotation of several sentences), so the quote a
-    citation shows is balanced and still the document's text: (text, start, end)."""
-    text = sentence.text
+    it (a sentence that opens or closes a quotation of several sentences), and without the
+    naming of the speaker after a quotation it closes („… werden“, so der Experte." →
+    "… werden": the answer names the speaker), so the quote a citation shows is balanced and
+    still the document's text: (text, start, end)."""
+    text = spoken(sentence.text)
     paired = {i for q in quotations(text) for i in (q.start, q.end - 1)}
     lo, hi = 0, len(text)
     while lo < hi and (text[lo].isspace() or (text[lo] in QUOTE_MARKS and lo not in paired)):
@@ -176,7 +178,7 @@ def quoted(sentence: Sentence) -> tuple[str, int, int]:
     ):
         hi -= 1
     if lo == hi:  # nothing but marks: the sentence as it is
-        return text, sentence.start, sentence.end
+        return sentence.text, sentence.start, sentence.end
     return text[lo:hi], sentence.start + lo, sentence.start + hi
 
 

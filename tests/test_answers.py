@@ -58,13 +58,16 @@ def library(request, tmp_path_factory: pytest.TempPathFactory, embedder) -> Assi
 def check_citations(answer: Answer) -> None:
     """Every quote is the article's text at its offsets, each sentence and source once, and
     no quote starts or ends with a quotation mark it does not pair inside itself (Lepsibaev's
-    sentence opens a quotation of several sentences: its „ is left out of the span)."""
+    sentence opens a quotation of several sentences: its „ is left out of the span), nor
+    closes a quotation and then names its speaker („… werden“, so der Experte.": the span
+    ends before the “)."""
     for c in answer.citations:
         text = Path(c.passage.source).read_text(encoding="utf-8")
         assert text[c.quote_start : c.quote_end] == c.quote
         paired = {i for q in quotations(c.quote) for i in (q.start, q.end - 1)}
         ends = (0, len(c.quote) - 1)
         assert all(c.quote[i] not in QUOTE_MARKS or i in paired for i in ends), c.quote
+        assert spoken(c.quote) == c.quote, c.quote
     spans = [(c.passage.doc_id, c.quote_start) for c in answer.citations]
     assert len(set(spans)) == len(spans)
     assert len({c.quote for c in answer.citations}) == len(answer.citations)
