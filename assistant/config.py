@@ -19,6 +19,7 @@ from assistant.tuning import (
     ABSTAIN_THRESHOLD_CROSSLINGUAL,
     ANSWER_PASSAGES,
     CHUNK_CHARS,
+    POINTS_PER_PERSON,
     SEARCH_DEPTH,
 )
 
@@ -152,7 +153,7 @@ class Settings(BaseSettings):
         ge=1,
         le=10,
         description="Most sentences in an extractive answer (a round of views: most persons, "
-        "each with up to two points).",
+        f"each with up to {POINTS_PER_PERSON} points).",
     )
     abstain_threshold: float = Field(
         ABSTAIN_THRESHOLD,

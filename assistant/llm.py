@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from assistant import prompts
-from assistant.answering import Sentence, balanced, line, reported, spoken
+from assistant.answering import Sentence, balanced, line, reported
 from assistant.chunking import split_sentences
 from assistant.citations import marker, without_markers
 from assistant.errors import ConfigError, LLMError, ModelError
@@ -363,7 +363,8 @@ class LLMAnswerer:
                     continue
                 head = f"{c.speaker}: " if c.speaker else ""
                 words: list[str] = []
-                source = reported(spoken(c.quote), c.speaker) if c.speaker else c.quote
+                # a quote already ends before a closing „…“, so der Experte."
+                source = reported(c.quote, c.speaker) if c.speaker else c.quote
                 for chunk in self._model.model.stream(translation_messages(source, asked)):
                     if chunk.text:  # the speaker's name comes with the model's first word
                         yield chunk.text if words else head + chunk.text
