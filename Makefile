@@ -21,9 +21,11 @@ run: $(BIN)/python lexicon  ## set up with the local model, index corpus/ (progr
 	$(BIN)/assistant ingest "$${ASSISTANT_CORPUS:-corpus}" || [ $$? -eq 1 ]
 	$(BIN)/streamlit run app.py --server.address 127.0.0.1
 
-lexicon:  ## Debian's German-English dictionary, read at run time (installed when missing, as root)
-	@if [ ! -f /usr/share/trans/de-en ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-		apt-get update -q && apt-get install -y -q --no-install-recommends trans-de-en; fi
+lexicon:  ## Debian's German-English, French-German and Spanish-German dictionaries, read at run time (installed when missing, as root)
+	@if { [ ! -f /usr/share/trans/de-en ] || [ ! -f /usr/share/dictd/freedict-fra-deu.index ] || \
+		[ ! -f /usr/share/dictd/freedict-spa-deu.index ]; } && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -q && apt-get install -y -q --no-install-recommends \
+			trans-de-en dict-freedict-fra-deu dict-freedict-spa-deu; fi
 
 browser:  ## Debian's Chromium, nothing it merely recommends (installed when missing, as root)
 	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \

@@ -319,7 +319,7 @@ class ExtractiveAnswerer:
             if names and not names & {person_key(w) for w in asked}:  # a round of views
                 verbs = self.asked_verbs(question, sentences)
                 # a question asking what people expect: their words of expecting in any
-                # language count as its verb (the dictionary has no French or Spanish), and
+                # language count as its verb (also where no dictionary translates the question), and
                 # what they say will be comes next
                 expecting = asks_expectations(question)
                 says = [

