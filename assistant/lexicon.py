@@ -335,8 +335,8 @@ class Lexicon:
         if missing and key not in _warned:
             _warned.add(key)
             log.warning(
-                "%s. Questions in those languages are matched to articles in another "
-                "language by meaning only",
+                "%s. Questions in those languages meet articles in another language by "
+                "meaning and by words spelt alike only",
                 "; ".join(missing),
             )
 

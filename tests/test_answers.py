@@ -11,7 +11,7 @@ from conftest import CORPUS, XQUAD
 from assistant.answering import balanced, reported, restates, spoken
 from assistant.attribution import Speaker, attributions, person_key, quotations, speakers
 from assistant.chunking import split_sentences
-from assistant.config import Settings
+from assistant.config import DEFAULT_FREEDICT, Settings
 from assistant.conversation import Conversation
 from assistant.evaluation import squad_articles
 from assistant.factory import Assistant, build_assistant, reconfigured
@@ -205,6 +205,27 @@ def test_french_and_spanish_questions_are_answered(
     check_citations(answer)
     quoted = [e for e in expected.split("|") if any(e in c.quote for c in answer.citations)]
     assert quoted, answer.text
+
+
+@pytest.mark.skipif(
+    not (DEFAULT_FREEDICT / "freedict-fra-deu.index").is_file()
+    or not (DEFAULT_FREEDICT / "freedict-spa-deu.index").is_file(),
+    reason=f"no French-German or Spanish-German FreeDict dictionary in {DEFAULT_FREEDICT}",
+)
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        # missed without the dictionaries: the sentences naming Kasachstan ranked first
+        ("Quelle banque va développer un gouvernement numérique au Kazakhstan ?", "Staatsbank"),
+        ("¿Cuál es el tema de la visita?", "Das Thema des Besuchs"),  # declined without
+    ],
+)
+def test_the_french_and_spanish_dictionaries_find_the_answer(
+    library: Assistant, question: str, expected: str
+) -> None:
+    answer = library.ask(question)
+    check_citations(answer)
+    assert any(expected in c.quote for c in answer.citations), answer.text
 
 
 @pytest.mark.parametrize(("same", "other"), [(1.0, 0.0), (0.0, 1.0)])
