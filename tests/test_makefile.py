@@ -41,3 +41,17 @@ def test_run_sets_up_the_local_model_unless_told_not_to():
 def test_the_browser_is_installed_without_recommended_packages():
     [install] = [line for line in recipe("browser") if "apt-get install" in line]
     assert "--no-install-recommends" in install and " chromium" in install
+
+
+def test_the_dictionaries_are_installed_without_recommended_packages():
+    """German–English for English questions, French and Spanish–German for those languages'
+    (read at run time, never committed): installed when any of them is missing."""
+    text = " ".join(line.rstrip("\\").strip() for line in recipe("lexicon"))
+    guard, install = text.split("apt-get install")
+    assert "--no-install-recommends" in install
+    for package, installed in (
+        ("trans-de-en", "/usr/share/trans/de-en"),
+        ("dict-freedict-fra-deu", "/usr/share/dictd/freedict-fra-deu.index"),
+        ("dict-freedict-spa-deu", "/usr/share/dictd/freedict-spa-deu.index"),
+    ):
+        assert f" {package}" in install and installed in guard
