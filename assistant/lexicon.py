@@ -44,6 +44,7 @@ _warned: set[tuple[Path | None, Path | None]] = set()
 
 INSTALL_HINT = "install it with `apt-get install trans-de-en` (as root)"
 FREEDICT_HINT = "install them with `apt-get install dict-freedict-fra-deu dict-freedict-spa-deu`"
+_UNREAD = "by meaning and by words spelt alike only"
 #: The languages of the Ding dictionary's two sides, in the order of its lines.
 LANGUAGES = ("de", "en")
 #: FreeDict's language codes (ISO 639-3) for the languages the text rules know.
@@ -323,22 +324,20 @@ class Lexicon:
         missing = []
         if self.path is None or not self.path.is_file():
             missing.append(
-                f"No bilingual dictionary at {self.path}: {INSTALL_HINT}, or set "
+                f"No bilingual dictionary at {self.path}: English and German questions meet "
+                f"articles in the other language {_UNREAD}; {INSTALL_HINT}, or set "
                 "ASSISTANT_LEXICON to its path"
             )
         if self.freedict is not None and all(f == self.path for _, _, f in self.sources()):
             missing.append(
-                f"No French or Spanish dictionary in {self.freedict}: {FREEDICT_HINT}, or set "
+                f"No French or Spanish dictionary in {self.freedict}: French and Spanish "
+                f"questions meet German articles {_UNREAD}; {FREEDICT_HINT}, or set "
                 "ASSISTANT_FREEDICT to their directory"
             )
         key = (self.path, self.freedict)
         if missing and key not in _warned:
             _warned.add(key)
-            log.warning(
-                "%s. Questions in those languages meet articles in another language by "
-                "meaning and by words spelt alike only",
-                "; ".join(missing),
-            )
+            log.warning("%s.", ". ".join(missing))
 
     def _build(self, cache: Path) -> None:
         """Parse the dictionaries into the lookup file (written aside, then renamed)."""
