@@ -143,7 +143,7 @@ class Settings(BaseSettings):
         DEFAULT_LEXICON,
         description="German–English dictionary in the Ding format (Debian: apt-get install "
         "trans-de-en), read at run time to find an article's words for a question asked in "
-        "the other language; missing: matched by meaning only, with one warning.",
+        "the other language; missing: matched by meaning and spelling only, with one warning.",
     )
     freedict: Path = Field(
         DEFAULT_FREEDICT,
