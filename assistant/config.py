@@ -150,7 +150,7 @@ class Settings(BaseSettings):
         description="Directory of FreeDict dictionaries in the dictd format (Debian: apt-get "
         "install dict-freedict-fra-deu dict-freedict-spa-deu), read at run time to find a "
         "French or Spanish question's words in German articles; none there: matched by "
-        "meaning only, with one warning.",
+        "meaning and spelling only, with one warning.",
     )
     cache_dir: Path = Field(
         Path.home() / ".cache" / "article-assistant",
