@@ -169,6 +169,7 @@ def test_experts_points_in_other_languages(library: Assistant, question: str) ->
     "question",
     [
         "What did Emmanuel Macron say about the Olympic Games in Sochi?",
+        "¿Qué opina Xi Jinping de Tokáyev?",
         "Was hat Xi Jinping bei der Eröffnung der Olympischen Spiele gesagt?",
         "What did Lukyanov say about China?",  # he speaks, but not of China
         "Combien coûtera la centrale nucléaire de Rosatom ?",  # no sum
