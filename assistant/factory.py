@@ -250,7 +250,6 @@ def build_answerer(
         # reads these sentences only, best first (tuning.EVIDENCE_*), not whole passages
         evidence = copy.copy(extractive)
         evidence.max_sentences, evidence.keep_ratio = EVIDENCE_SENTENCES, EVIDENCE_KEEP_RATIO
-        evidence.best_first = True
         evidence.points_per_person = 1  # prompts.EVIDENCE_VIEWS: one sentence per person
     return build_llm(settings, embedder, fallback=extractive, evidence=evidence)
 

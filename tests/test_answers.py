@@ -229,6 +229,25 @@ def test_the_french_and_spanish_dictionaries_find_the_answer(
     assert any(expected in c.quote for c in answer.citations), answer.text
 
 
+@pytest.mark.parametrize(
+    ("question", "first"),
+    [
+        ("Where did the two leaders have a chance to meet but did not use it?", "in Sotschi"),
+        ("Was wird die Russische Staatsbank in Kasachstan entwickeln?", "digitale Regierung"),
+    ],
+)
+def test_the_sentence_that_answers_is_quoted_first(
+    library: Assistant, question: str, first: str
+) -> None:
+    """A reader reads [1] first: the answer quotes its best sentence first, even when another
+    quoted sentence comes earlier in the article."""
+    answer = library.ask(question)
+    check_citations(answer)
+    assert len(answer.citations) >= 2 and first in answer.citations[0].quote, answer.text
+    # not by position: another quoted sentence comes earlier in the article
+    assert any(c.quote_start < answer.citations[0].quote_start for c in answer.citations[1:])
+
+
 @pytest.mark.parametrize(("same", "other"), [(1.0, 0.0), (0.0, 1.0)])
 def test_a_question_in_another_language_is_held_to_its_own_threshold(
     library: Assistant, same: float, other: float
