@@ -45,8 +45,6 @@ _warned: set[tuple[Path | None, Path | None]] = set()
 INSTALL_HINT = "install it with `apt-get install trans-de-en` (as root)"
 FREEDICT_HINT = "install them with `apt-get install dict-freedict-fra-deu dict-freedict-spa-deu`"
 _UNREAD = "by meaning and by words spelt alike only"
-#: The languages of the Ding dictionary's two sides, in the order of its lines.
-LANGUAGES = ("de", "en")
 #: FreeDict's language codes (ISO 639-3) for the languages the text rules know.
 FREEDICT_CODES = {"deu": "de", "eng": "en", "fra": "fr", "spa": "es"}
 MAX_PHRASE_WORDS = 3
