@@ -47,11 +47,13 @@ from assistant.text import (
     CAPITAL,
     EXPECTING,
     FUTURE,
+    LANGUAGES,
     OPINION,
     QUESTION_WORDS,
     QUOTE_MARKS,
     SAYING,
     STOPWORDS,
+    WORD,
     content_words,
     fold,
     quotes_for,
@@ -143,6 +145,35 @@ def full_names(question: str) -> list[str]:
     Macron"): the persons (or things) a question names in full."""
     runs = re.findall(rf"(?<=\s)[{CAPITAL}][\w-]+(?:\s+[{CAPITAL}][\w-]+)+", question)
     return [r for r in runs if not all(w.lower() in STOPWORDS for w in r.split())]
+
+
+def persons_named(question: str, sentences: Sequence[Sentence]) -> list[str]:
+    """The single capitalised words beside a verb of saying or thinking in a question that
+    the sentences write as the last word of a full name ("Macron" beside „Emmanuel Macron“):
+    persons the question asks the views of by surname. Only in a question whose language
+    capitalises names and not nouns (not German: „Besuch“ ends „Tokajews Besuch“)."""
+    language = LANGUAGES.get(question_language(question) or "")
+    if language is None or language.nouns_capitalised:
+        return []
+    said = WORD.findall(question)
+    verbs = [w.lower() in OPINION or w.lower() in SAYING for w in said]
+    # the one who says: beside the verb ("did Macron say", "qu'attend Macron"), not its
+    # object ("what do experts think of Putin")
+    asked = {
+        person_key(w): w
+        for i, w in enumerate(said)
+        if i and w[0].isupper() and w.lower() not in STOPWORDS
+        and (verbs[i - 1] or (i + 1 < len(said) and verbs[i + 1]))
+    }  # fmt: skip
+    if not asked:
+        return []
+    runs = {
+        person_key(run)
+        for s in sentences
+        for run in re.findall(rf"[{CAPITAL}][\w-]+(?:\s+[{CAPITAL}][\w-]+)+", s.text)
+        if not any(w.lower() in STOPWORDS for w in run.split())
+    }
+    return [w for k, w in asked.items() if k in runs]
 
 
 def speaks(names: Sequence[str], speakers: set[str]) -> bool:
@@ -319,6 +350,12 @@ class ExtractiveAnswerer:
             if named:  # what one person says: only their sentences
                 return self._said_by(question, named, sentences, who, evidence, passages)
             if names and not names & {person_key(w) for w in asked}:  # a round of views
+                # of other persons, for a question about one who says nothing here ("What
+                # did Macron say …?" beside „Emmanuel Macron“): their views do not answer it
+                if persons_named(question, sentences):
+                    return Answer(
+                        question, prompts.ABSTAIN, abstained=True, passages=tuple(passages)
+                    )
                 verbs = self.asked_verbs(question, sentences)
                 # a question asking what people expect: their words of expecting in any
                 # language count as its verb (also where no dictionary translates the question), and

@@ -69,6 +69,8 @@ class Language:
     future: str = ""
     #: Its words for asking a time or a number, and for times and numbers (``focus``).
     focus: Focus | None = None
+    #: Whether it capitalises nouns as well as names (a capitalised word is then no name).
+    nouns_capitalised: bool = False
 
 
 LANGUAGES: dict[str, Language] = {
@@ -130,6 +132,7 @@ LANGUAGES: dict[str, Language] = {
         diese dieser dieses dort damit dazu davon darüber""",
         opening="und auch",
         articles="der die das den dem des ein eine einer eines einem einen",
+        nouns_capitalised=True,
         expecting="erwarten erwartet erwartete erwartung erwartungen",
         future="wird werden",
         focus=Focus(

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import CORPUS, XQUAD
 
-from assistant.answering import balanced, reported, restates, spoken
+from assistant.answering import Sentence, balanced, persons_named, reported, restates, spoken
 from assistant.attribution import Speaker, attributions, person_key, quotations, speakers
 from assistant.chunking import split_sentences
 from assistant.config import DEFAULT_FREEDICT, Settings
@@ -16,7 +16,7 @@ from assistant.conversation import Conversation
 from assistant.evaluation import squad_articles
 from assistant.factory import Assistant, build_assistant, reconfigured
 from assistant.text import QUOTE_MARKS, content_words, fold
-from assistant.types import Answer
+from assistant.types import Answer, Passage
 
 ARTICLE = CORPUS / "tokayev-visit.de.txt"
 TEXT = ARTICLE.read_text(encoding="utf-8")
@@ -172,6 +172,11 @@ def test_experts_points_in_other_languages(library: Assistant, question: str) ->
         "¿Qué opina Xi Jinping de Tokáyev?",
         "Was hat Xi Jinping bei der Eröffnung der Olympischen Spiele gesagt?",
         "What did Lukyanov say about China?",  # he speaks, but not of China
+        # by surname alone: the article names „Emmanuel Macron“, who says nothing in it (the
+        # other experts' views do not answer this)
+        "What did Macron say about Kazakhstan?",
+        "Qu'attend Macron de la visite ?",
+        "¿Qué opina Macron sobre la visita?",
         "Combien coûtera la centrale nucléaire de Rosatom ?",  # no sum
         "Wann hat Rosatom mit dem Bau des Kraftwerks begonnen?",  # no date
         "Wie hoch ist das Bruttoinlandsprodukt Tatarstans?",  # Tatarstan, but no GDP, no sum
@@ -268,6 +273,20 @@ def test_a_follow_up_does_not_repeat_the_previous_answer(library: Assistant) -> 
     second = chat.ask("And what else does he expect?")
     assert not first.abstained
     assert not {c.quote for c in first.citations} & {c.quote for c in second.citations}
+
+
+def test_a_surname_written_after_a_first_name_is_a_person_asked_about() -> None:
+    text = "Putin flog nach Moskau, um sich auf Verhandlungen mit Emmanuel Macron vorzubereiten."
+    passage = Passage("c", "d", "Title", "doc.txt", text, 0, len(text), 1.0, language="de")
+    sentences = [Sentence(passage, 0, text, 0, len(text))]
+    assert persons_named("What did Macron say about Kazakhstan?", sentences) == ["Macron"]
+    assert persons_named("¿Qué dijo Macron de Tokáyev?", sentences) == ["Macron"]
+    assert persons_named("Qu'attend Macron de la visite ?", sentences) == ["Macron"]
+    # the one whose views are asked, not the one they are about
+    assert persons_named("What do experts think about Macron?", sentences) == []
+    # German capitalises every noun, so a capitalised word of a German question is no name
+    assert persons_named("Was erwarten Experten von den Verhandlungen?", sentences) == []
+    assert persons_named("Was sagte Macron über Kasachstan?", sentences) == []
 
 
 def test_restating_sentences_are_recognised() -> None:
