@@ -1,11 +1,12 @@
 """The user's article, asked in four languages: corpus/questions.jsonl, split tune / held out.
 
-    .venv/bin/python bench/paraphrases.py [--split tune|held|fresh|all] [--answerer local]
+    .venv/bin/python bench/paraphrases.py [--split tune|held|fresh|fresh2|all] [--answerer local]
 
 Indexes corpus/ alone, then again with other articles beside it (two German xquad-dev
 articles and one English one, when ../shared/data/xquad-dev is present), asks every question
 of the chosen split (ids ``para-tune-*`` / ``para-held-*`` / ``para-fresh-*``, a second held-out
-set written after the ninth round; the older ids count as tune) and
+set written after the ninth round / ``para-fresh2-*``, a third written in the tenth; the older
+ids count as tune) and
 prints, per index and split: answerable questions answered with a quote that holds the
 answer (a citation overlapping the reference passage, or quoting a reference answer), those
 whose first quote does, and unanswerable questions declined; then each miss. With
@@ -33,8 +34,10 @@ QUESTIONS = ROOT / "corpus" / "questions.jsonl"
 
 
 def split_of(question: EvalQuestion) -> str:
-    """``held`` for the held-out paraphrases, ``fresh`` for those written after the ninth
-    round and measured once, ``tune`` for the rest."""
+    """``held`` for the held-out paraphrases, ``fresh`` / ``fresh2`` for those written after
+    the ninth round / in the tenth and measured once, ``tune`` for the rest."""
+    if question.id.startswith("para-fresh2-"):
+        return "fresh2"
     if question.id.startswith("para-fresh-"):
         return "fresh"
     return "held" if question.id.startswith("para-held-") else "tune"
@@ -97,7 +100,7 @@ def measure(assistant: Assistant, questions: Sequence[EvalQuestion]) -> tuple[st
 def main() -> None:
     """Index, ask, print the table and the misses."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--split", choices=("tune", "held", "fresh", "all"), default="all")
+    parser.add_argument("--split", choices=("tune", "held", "fresh", "fresh2", "all"), default="all")
     parser.add_argument(
         "--answerer",
         choices=("extractive", "local"),
@@ -111,7 +114,7 @@ def main() -> None:
         settings = settings.model_copy(update={"llm_check": args.check})
     embedder = build_embedder(settings)
     questions = load_dataset(QUESTIONS)
-    splits = ("tune", "held", "fresh") if args.split == "all" else (args.split,)
+    splits = ("tune", "held", "fresh", "fresh2") if args.split == "all" else (args.split,)
     rows, misses = [], []
     with tempfile.TemporaryDirectory() as tmp:
         extra = others(Path(tmp))
