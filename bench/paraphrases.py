@@ -100,7 +100,9 @@ def measure(assistant: Assistant, questions: Sequence[EvalQuestion]) -> tuple[st
 def main() -> None:
     """Index, ask, print the table and the misses."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--split", choices=("tune", "held", "fresh", "fresh2", "all"), default="all")
+    parser.add_argument(
+        "--split", choices=("tune", "held", "fresh", "fresh2", "all"), default="all"
+    )
     parser.add_argument(
         "--answerer",
         choices=("extractive", "local"),
