@@ -151,7 +151,8 @@ def persons_named(question: str, sentences: Sequence[Sentence]) -> list[str]:
     """The single capitalised words beside a verb of saying or thinking in a question that
     the sentences write as the last word of a full name ("Macron" beside „Emmanuel Macron“):
     persons the question asks the views of by surname. Only in a question whose language
-    capitalises names and not nouns (not German: „Besuch“ ends „Tokajews Besuch“)."""
+    capitalises names and not nouns: in German, "Was erwarten Experten …?" would find the
+    end of „Russische Experten erwarten …“ at a sentence's start."""
     language = LANGUAGES.get(question_language(question) or "")
     if language is None or language.nouns_capitalised:
         return []
