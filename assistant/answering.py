@@ -140,10 +140,14 @@ def asks_opinions(question: str) -> bool:
     return any(w in OPINION for w in words(question))
 
 
+#: Two or more capitalised words in a row ("Emmanuel Macron", „Staatschef Emmanuel Macron“).
+_CAPITALISED_RUN = rf"[{CAPITAL}][\w-]+(?:\s+[{CAPITAL}][\w-]+)+"
+
+
 def full_names(question: str) -> list[str]:
     """Runs of two or more capitalised words after the question's first word ("Emmanuel
     Macron"): the persons (or things) a question names in full."""
-    runs = re.findall(rf"(?<=\s)[{CAPITAL}][\w-]+(?:\s+[{CAPITAL}][\w-]+)+", question)
+    runs = re.findall(rf"(?<=\s){_CAPITALISED_RUN}", question)
     return [r for r in runs if not all(w.lower() in STOPWORDS for w in r.split())]
 
 
@@ -171,7 +175,7 @@ def persons_named(question: str, sentences: Sequence[Sentence]) -> list[str]:
     runs = {
         person_key(run)
         for s in sentences
-        for run in re.findall(rf"[{CAPITAL}][\w-]+(?:\s+[{CAPITAL}][\w-]+)+", s.text)
+        for run in re.findall(_CAPITALISED_RUN, s.text)
         if not any(w.lower() in STOPWORDS for w in run.split())
     }
     return [w for k, w in asked.items() if k in runs]

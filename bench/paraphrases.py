@@ -1,6 +1,7 @@
 """The user's article, asked in four languages: corpus/questions.jsonl, split tune / held out.
 
-    .venv/bin/python bench/paraphrases.py [--split tune|held|fresh|fresh2|all] [--answerer local]
+    .venv/bin/python bench/paraphrases.py [--split tune|held|fresh|fresh2|all]
+        [--answerer local [--check T]]
 
 Indexes corpus/ alone, then again with other articles beside it (two German xquad-dev
 articles and one English one, when ../shared/data/xquad-dev is present), asks every question
